@@ -1,0 +1,39 @@
+# traindyn: `make` builds every figure and table of config.yaml; `make test` runs the test suite.
+# Both create the virtual environment first (only when the pinned requirements changed).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CORES  ?= all
+SNAKEMAKE := $(BIN)/snakemake
+
+.PHONY: all pipeline test setup lint clean-results
+
+all: pipeline
+	@$(MAKE) --no-print-directory figures/report.html
+
+setup: $(STAMP)
+
+$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	    -r envs/requirements.txt -r envs/requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+pipeline: $(STAMP)
+	$(SNAKEMAKE) --cores $(CORES)
+
+# The report is rebuilt only when the claims (written after every figure/table) changed.
+figures/report.html: figures/claims.md
+	$(SNAKEMAKE) --report $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(SNAKEMAKE) --lint
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+
+clean-results:
+	rm -rf results figures/*.md figures/*.html figures/si figures/lesde .snakemake

@@ -1,0 +1,32 @@
+# traindyn: rebuild the figures and tables of LE-SDE (NeurIPS 2021) and Surprising Instabilities
+# (NeurIPS 2022). Quick scale: `snakemake --cores all`; paper scale: add
+# `--configfile workflow/configs/paper.yaml`. See README.md for targets and profiles.
+from snakemake.utils import min_version, validate
+
+from traindyn.config import check_config
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+# Clear messages naming each bad key first, then schema defaults filled in.
+check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/heat.smk"
+include: "workflow/rules/claims.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),
+        "figures/claims.md",

@@ -1,0 +1,20 @@
+# Claims: every figure/table rule writes results/claims/<target>.json; this gathers them.
+
+
+rule claims:
+    input:
+        claim_files=all_claims(),
+        code=lib("claims.py"),
+    output:
+        out_md=report(
+            "figures/claims.md", caption="../report/claims.rst", category="Claims"
+        ),
+    log:
+        "results/logs/claims.log",
+    conda:
+        ENV
+    params:
+        step="claims:gather",
+        kwargs={},
+    script:
+        STEP

@@ -1,0 +1,44 @@
+# Shared helpers: library source paths (so editing a module reruns its stage), the step runner,
+# and the list of targets `rule all` builds from config["targets"].
+from pathlib import Path
+
+LIB = Path(workflow.basedir) / "workflow" / "traindyn"
+STEP = "../scripts/step.py"
+ENV = "../../envs/science.yaml"
+GEOM = config["data"]["geomnist"]
+GEOMNIST_DEFAULT = (
+    f"results/data/geomnist/ntr{GEOM['train_per_class']}_nval{GEOM['val_per_class']}"
+    f"_seed{GEOM['seed']}.npz"
+)
+
+
+def lib(*modules):
+    """Absolute paths of traindyn modules a rule depends on (plus the shared base modules)."""
+    base = ("atomic.py", "provenance.py")
+    return [str(LIB / m) for m in (*base, *modules)]
+
+
+def figure(stem):
+    """The PDF and PNG of one figure under figures/."""
+    return [f"figures/{stem}.pdf", f"figures/{stem}.png"]
+
+
+# Each target family: the files `rule all` asks for and the claims files it writes.
+FAMILIES = {
+    "si_heat": dict(
+        files=figure("si/fig1_heat"), claims=["results/claims/si_fig1_heat.json"]
+    ),
+    "lesde_data": dict(files=figure("lesde/geomnist_samples"), claims=[]),
+}
+
+
+def enabled_families():
+    return [name for name, on in config["targets"].items() if on and name in FAMILIES]
+
+
+def all_targets():
+    return [f for name in enabled_families() for f in FAMILIES[name]["files"]]
+
+
+def all_claims():
+    return [f for name in enabled_families() for f in FAMILIES[name]["claims"]]

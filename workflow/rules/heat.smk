@@ -1,0 +1,42 @@
+# SI Figure 1: heat equation, explicit Euler, stable vs unstable dt and the stability bound.
+
+
+rule heat_simulate:
+    input:
+        code=lib("pde/heat.py", "pde/heat_step.py"),
+    output:
+        out="results/si/heat/heat.npz",
+    log:
+        "results/logs/si/heat_simulate.log",
+    conda:
+        ENV
+    params:
+        step="pde.heat_step:run_heat",
+        kwargs={
+            k: config["heat"][k] for k in ("n_points", "panels", "max_steps", "sweep")
+        },
+    script:
+        STEP
+
+
+rule si_fig1_heat:
+    input:
+        sim_npz="results/si/heat/heat.npz",
+        code=lib("figures/si_heat.py", "pde/heat.py", "plots/style.py", "claims.py"),
+    output:
+        pdf="figures/si/fig1_heat.pdf",
+        png=report(
+            "figures/si/fig1_heat.png",
+            caption="../report/si_fig1_heat.rst",
+            category="SI",
+        ),
+        claims="results/claims/si_fig1_heat.json",
+    log:
+        "results/logs/si/fig1_heat.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_heat:build_heat_figure",
+        kwargs=dict(snapshot_times=config["heat"]["snapshot_times"]),
+    script:
+        STEP

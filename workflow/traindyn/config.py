@@ -1,0 +1,59 @@
+"""Config validation with messages that name the offending key path.
+
+The Snakefile runs :func:`check_config` before ``snakemake.utils.validate`` (which fills the schema
+defaults), so a bad config stops the workflow before any job starts with every problem listed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The config violates the schema; the message lists each violation with its key path."""
+
+
+def load_schema(path: str | os.PathLike) -> dict[str, Any]:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def key_path(parts: Any) -> str:
+    """['heat', 'panels', 1] -> 'heat.panels[1]'."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "<top level>"
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = key_path(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, Mapping) else []
+        names = ", ".join(f"{where}.{k}" if where != "<top level>" else k for k in unknown)
+        return f"unknown key {names} (allowed here: {', '.join(allowed)})"
+    expected = error.schema.get("description")
+    hint = f" — {expected}" if expected else ""
+    return f"{where}: {error.message} [schema rule: {error.validator}]{hint}"
+
+
+def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
+    return [_describe(e) for e in errors]
+
+
+def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | str | os.PathLike) -> None:
+    """Raise :class:`ConfigError` listing every violation of ``schema`` by ``config``."""
+    if not isinstance(schema, Mapping):
+        schema = load_schema(schema)
+    problems = config_errors(config, schema)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))

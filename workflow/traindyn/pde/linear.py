@@ -1,0 +1,148 @@
+"""Linearized gradient-descent PDE (SI eq. 9) exactly as the authors' ``linear.py`` defines it,
+its von Neumann bounds, and empirical stability thresholds (SI Figure 3, Table 2; notes §3.2).
+
+The authors linearize around w = 0 with sigmoid(p) - 1 ~ -1/2 and s'(u) ~ 1/2 + beta*u/2 and sum
+over positions (no 1/N), giving the forward-Euler step
+
+    w <- w - lr * (alpha*w - (beta/4) X^T X w - (1/4) mean(I) 1).
+
+Mode by mode (eigenvalues lambda of X^T X) the amplification is 1 - lr*(alpha - (beta/4) lambda):
+no mode grows iff alpha >= alpha_min = (beta/4) lambda_max, and no mode oscillates out iff
+alpha <= alpha_max = 2/lr + (beta/4) lambda_min.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .one_layer import OneLayer
+
+
+@dataclass(frozen=True)
+class LinearBounds:
+    lambda_max: float  # of X^T X
+    lambda_min: float
+    fft_bound: float  # (beta/4) max |FFT(I)|^2, the periodic upper bound the authors' script prints
+    beta: float
+
+    @property
+    def alpha_min(self) -> float:
+        return self.beta / 4 * self.lambda_max
+
+    def alpha_max(self, lr: float) -> float:
+        return 2.0 / lr + self.beta / 4 * self.lambda_min
+
+
+def linear_bounds(model: OneLayer, gram: np.ndarray) -> LinearBounds:
+    lam = np.linalg.eigvalsh(gram)
+    fft_peak = float(np.max(np.abs(np.fft.fft2(model.image.cpu().numpy())) ** 2))
+    return LinearBounds(float(lam[-1]), float(max(lam[0], 0.0)), model.beta / 4 * fft_peak,
+                        model.beta)
+
+
+def linear_step(model: OneLayer, w: torch.Tensor, lr: torch.Tensor,
+                alpha: torch.Tensor) -> torch.Tensor:
+    """One linearized step for a batch of kernels with per-kernel lr and alpha (shape (B,))."""
+    xtx_w = model.adjoint(model.forward(w))
+    grad = alpha[:, None, None] * w - model.beta / 4 * xtx_w - 0.25 * model.image.mean()
+    return w - lr[:, None, None] * grad
+
+
+@dataclass
+class LinearRun:
+    loss: np.ndarray  # (B, T): BCE at w_t (true model) + alpha/2 |w_{t+1}|^2, as the authors log it
+    top: np.ndarray  # (B, T+1): component of w_t along the top eigenvector of X^T X
+    rest: np.ndarray  # (B, T+1): norm of the remaining components
+    first_nonfinite: np.ndarray  # (B,): first t with a non-finite loss, -1 if none
+
+
+def run_linear(model: OneLayer, w0: np.ndarray, lr: float, alphas: Sequence[float],
+               iterations: int, top_vector: np.ndarray) -> LinearRun:
+    """Iterate the linearized step for every alpha at once from the same initial kernel."""
+    b = len(alphas)
+    alpha = model.tensor(np.asarray(alphas, dtype=np.float64))
+    lrs = model.tensor(np.full(b, float(lr)))
+    top_v = model.tensor(top_vector)
+    w = model.tensor(w0)[None].repeat(b, 1, 1)
+    loss = torch.empty((b, iterations), dtype=torch.float64)
+    top = torch.empty((b, iterations + 1), dtype=torch.float64)
+    sq = torch.empty((b, iterations + 1), dtype=torch.float64)
+    for t in range(iterations + 1):
+        top[:, t] = (w * top_v).sum(dim=(1, 2))
+        sq[:, t] = (w * w).sum(dim=(1, 2))
+        if t == iterations:
+            break
+        bce = model.bce(model.pooled(w))
+        w = linear_step(model, w, lrs, alpha)
+        loss[:, t] = bce + alpha / 2 * (w * w).sum(dim=(1, 2))
+    loss_np, top_np = loss.numpy(), top.numpy()
+    with np.errstate(invalid="ignore"):
+        rest = np.sqrt(np.maximum(sq.numpy() - top_np**2, 0.0))
+    bad = ~np.isfinite(loss_np)
+    first = np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
+    return LinearRun(loss_np, top_np, rest, first)
+
+
+def growth_rate(series: np.ndarray, start: int, stop: int) -> float:
+    """Geometric-mean per-iteration growth of |series| between two iterations."""
+    a, b = abs(series[start]), abs(series[stop])
+    return float((b / a) ** (1.0 / (stop - start))) if a > 0 and np.isfinite(b) else float("nan")
+
+
+def _stable(gram: np.ndarray, beta: float, w0: np.ndarray, lrs: np.ndarray, alphas: np.ndarray,
+            iterations: int) -> np.ndarray:
+    """Simulate the linear map in matrix form for many (lr, alpha) pairs at once (columns).
+
+    Stable means: every iterate finite and the increment w_{t+1} - w_t did not grow over the
+    second half of the run (the increments follow the linear part alone, whatever mean(I) is).
+    """
+    w = np.repeat(w0.reshape(-1, 1), len(alphas), axis=1)
+    decay = 1.0 - lrs * alphas
+    gain = lrs * beta / 4
+    half = None
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(iterations):
+            new = decay * w + gain * (gram @ w)
+            if t == iterations // 2:
+                half = np.linalg.norm(new - w, axis=0)
+            if t == iterations - 1:
+                last = np.linalg.norm(new - w, axis=0)
+            w = new
+    return np.isfinite(last) & (last <= half)
+
+
+def empirical_thresholds(gram: np.ndarray, beta: float, w0: np.ndarray, lrs: Sequence[float],
+                         bounds: LinearBounds, iterations: int, points: int = 8,
+                         rounds: int = 4) -> dict[str, np.ndarray]:
+    """Empirical alpha_min and alpha_max for each lr by a batched bisection on alpha.
+
+    Each round simulates ``points`` alphas per bracket (all brackets of all lrs in one matrix
+    product per iteration) and shrinks each bracket to the pair of neighbours where the verdict
+    changes. Brackets start at [0.5, 1.5] x the theoretical value; a bracket whose ends do not
+    differ in stability yields NaN.
+    """
+    lrs = np.asarray(lrs, dtype=np.float64)
+    theory = np.concatenate([np.full(len(lrs), bounds.alpha_min),
+                             [bounds.alpha_max(lr) for lr in lrs]])
+    lo, hi = 0.5 * theory, 1.5 * theory
+    lr_of = np.concatenate([lrs, lrs])
+    valid = np.ones(len(theory), bool)
+    for _ in range(rounds):
+        grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, points)[None]
+        stable = _stable(gram, beta, w0, np.repeat(lr_of, points), grid.ravel(),
+                         iterations).reshape(grid.shape)
+        for j in range(len(theory)):
+            change = np.flatnonzero(stable[j, 1:] != stable[j, :-1])
+            if change.size != 1:
+                valid[j] = False
+                continue
+            lo[j], hi[j] = grid[j, change[0]], grid[j, change[0] + 1]
+    mid = np.where(valid, 0.5 * (lo + hi), np.nan)
+    half_width = np.where(valid, 0.5 * (hi - lo), np.nan)
+    n = len(lrs)
+    return {"alpha_min": mid[:n], "alpha_min_pm": half_width[:n],
+            "alpha_max": mid[n:], "alpha_max_pm": half_width[n:]}
