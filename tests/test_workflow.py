@@ -1,0 +1,104 @@
+"""Workflow-level tests: lint, formatting, DAGs of the shipped configs, the tiny end-to-end run,
+reruns of only what changed, and config errors before any job."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, SNAKEMAKE, snakemake
+
+pytestmark = pytest.mark.workflow
+
+
+def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
+    """Rule -> job count of a dry run (empty when there is nothing to do)."""
+    proc = snakemake(workdir, "-n", *args)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    table = out.split("Job stats:")[1]
+    jobs = {}
+    for line in table.splitlines()[3:]:
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if not m:
+            break
+        jobs[m.group(1)] = int(m.group(2))
+    jobs.pop("total", None)
+    return jobs
+
+
+def test_lint_has_no_findings(tmp_path):
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    proc = snakemake(tmp_path, "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_rules_are_snakefmt_formatted():
+    snakefmt = str(Path(sys.executable).with_name("snakefmt"))
+    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow/rules"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--configfile", str(ROOT / "workflow/configs/paper.yaml")]],
+                         ids=["quick", "paper"])
+def test_shipped_configs_build_a_dag(tmp_path, extra):
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    jobs = planned_jobs(tmp_path, *extra)
+    assert {"heat_simulate", "si_fig1_heat", "geomnist", "geomnist_samples", "claims", "all"} <= set(jobs)
+
+
+def test_bad_config_stops_before_any_job(tiny_workdir):
+    config = yaml.safe_load((tiny_workdir / "config.yaml").read_text())
+    config["heat"]["panels"] = [0.4, -0.8]
+    config["pde"] = {"amplification": {"k": [0, 3]}}
+    (tiny_workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(tiny_workdir, "--cores", "1")
+    assert proc.returncode != 0
+    assert "heat.panels[1]: -0.8" in proc.stderr
+    assert "pde.amplification.k[0]: 0" in proc.stderr
+    assert not (tiny_workdir / "results").exists()
+
+
+def test_tiny_run_outputs_and_claims(tiny_run):
+    for stem in ("si/fig1_heat", "lesde/geomnist_samples"):
+        for ext in ("pdf", "png"):
+            assert (tiny_run / "figures" / f"{stem}.{ext}").stat().st_size > 1000
+    claims = json.loads((tiny_run / "results/claims/si_fig1_heat.json").read_text())
+    verdicts = {c["id"]: c["verdict"] for c in claims}
+    assert "fail" not in verdicts.values()
+    # the tiny run stops at 1000 updates: H1's last snapshot cannot be evaluated and says why
+    assert verdicts["H1[n=2000]"] == "not-applicable"
+    assert sum(v == "pass" for v in verdicts.values()) == len(verdicts) - 1
+    md = (tiny_run / "figures/claims.md").read_text()
+    assert "0 fail" in md and "H3a" in md
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    assert planned_jobs(tiny_run) == {}
+
+
+def test_changing_heat_dts_reruns_only_heat_and_claims(tiny_run, tmp_path):
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["heat"]["panels"] = [0.4, 0.6]
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    assert planned_jobs(work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1, "all": 1}
+
+
+def test_report_is_built(tiny_run, tmp_path):
+    proc = snakemake(tiny_run, "--report", str(tmp_path / "report.html"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (tmp_path / "report.html").read_text(errors="replace")
+    assert "fig1_heat.png" in html and "claims.md" in html
