@@ -22,6 +22,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/heat.smk"
+include: "workflow/rules/pde.smk"
 include: "workflow/rules/claims.smk"
 
 

@@ -28,6 +28,23 @@ FAMILIES = {
     "si_heat": dict(
         files=figure("si/fig1_heat"), claims=["results/claims/si_fig1_heat.json"]
     ),
+    "si_pde": dict(
+        files=[
+            *figure("si/fig3_linear_pde"),
+            *figure("si/fig4_nonlinear_pde"),
+            *figure("si/fig4_error_amplification"),
+            *[f"figures/si/table2_stability_bounds.{e}" for e in ("md", "tex", "csv")],
+        ],
+        claims=[
+            f"results/claims/si_{t}.json"
+            for t in (
+                "fig3_linear_pde",
+                "table2_stability_bounds",
+                "fig4_nonlinear_pde",
+                "fig4_error_amplification",
+            )
+        ],
+    ),
     "lesde_data": dict(files=figure("lesde/geomnist_samples"), claims=[]),
 }
 

@@ -1,0 +1,185 @@
+# SI single-layer PDE track: linearized PDE (Figure 3, Table 2), non-linear PDE (Figure 4 left),
+# error amplification between rounding-perturbed copies (Figure 4 right).
+PDE = config["pde"]
+PROBLEM = {k: PDE[k] for k in ("image", "kernel", "swish_beta", "dtype")}
+PDE_LIB = ("pde/one_layer.py", "pde/inputs.py", "pde/pde_steps.py", "data/geomnist.py")
+
+
+rule pde_linear:
+    input:
+        code=lib(*PDE_LIB, "pde/linear.py"),
+    output:
+        out="results/si/pde/linear.npz",
+    log:
+        "results/logs/si/pde_linear.log",
+    threads: 2
+    conda:
+        ENV
+    params:
+        step="pde.pde_steps:linear_pde",
+        kwargs=dict(
+            problem=PROBLEM,
+            lr=PDE["linear"]["lr"],
+            alphas=PDE["linear"]["alphas"],
+            iterations=PDE["iterations"],
+        ),
+    script:
+        STEP
+
+
+rule pde_stability_table:
+    input:
+        code=lib(*PDE_LIB, "pde/linear.py"),
+    output:
+        out="results/si/pde/stability_table.npz",
+    log:
+        "results/logs/si/pde_stability_table.log",
+    threads: 2
+    conda:
+        ENV
+    params:
+        step="pde.pde_steps:stability_table",
+        kwargs=dict(
+            problem=PROBLEM,
+            lrs=PDE["linear"]["table_lrs"],
+            iterations=PDE["linear"]["bisection_iterations"],
+        ),
+    script:
+        STEP
+
+
+rule pde_nonlinear:
+    input:
+        code=lib(*PDE_LIB, "pde/nonlinear.py"),
+    output:
+        out="results/si/pde/nonlinear.npz",
+    log:
+        "results/logs/si/pde_nonlinear.log",
+    threads: 2
+    conda:
+        ENV
+    params:
+        step="pde.pde_steps:nonlinear_pde",
+        kwargs=dict(
+            problem=PROBLEM,
+            weight_decay=PDE["nonlinear"]["weight_decay"],
+            lrs=PDE["nonlinear"]["lrs"],
+            iterations=PDE["iterations"],
+        ),
+    script:
+        STEP
+
+
+rule pde_amplification:
+    input:
+        code=lib(*PDE_LIB, "pde/nonlinear.py", "divergence.py"),
+    output:
+        out="results/si/pde/amplification.npz",
+    log:
+        "results/logs/si/pde_amplification.log",
+    threads: 2
+    conda:
+        ENV
+    params:
+        step="pde.pde_steps:error_amplification",
+        kwargs=dict(
+            problem=PROBLEM,
+            weight_decay=PDE["nonlinear"]["weight_decay"],
+            iterations=PDE["iterations"],
+            **PDE["amplification"],
+        ),
+    script:
+        STEP
+
+
+rule si_fig3_linear_pde:
+    input:
+        linear_npz="results/si/pde/linear.npz",
+        code=lib("figures/si_linear_pde.py", "plots/style.py", "claims.py", "pde/linear.py"),
+    output:
+        pdf="figures/si/fig3_linear_pde.pdf",
+        png=report(
+            "figures/si/fig3_linear_pde.png",
+            caption="../report/si_fig3_linear_pde.rst",
+            category="SI",
+        ),
+        claims="results/claims/si_fig3_linear_pde.json",
+    log:
+        "results/logs/si/fig3_linear_pde.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_linear_pde:build_fig3",
+        kwargs={},
+    script:
+        STEP
+
+
+rule si_table2_stability_bounds:
+    input:
+        table_npz="results/si/pde/stability_table.npz",
+        code=lib("figures/si_linear_pde.py", "tables.py", "claims.py"),
+    output:
+        md=report(
+            "figures/si/table2_stability_bounds.md",
+            caption="../report/si_table2.rst",
+            category="SI",
+        ),
+        tex="figures/si/table2_stability_bounds.tex",
+        csv="figures/si/table2_stability_bounds.csv",
+        claims="results/claims/si_table2_stability_bounds.json",
+    log:
+        "results/logs/si/table2_stability_bounds.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_linear_pde:build_table2",
+        kwargs={},
+    script:
+        STEP
+
+
+rule si_fig4_nonlinear_pde:
+    input:
+        nonlinear_npz="results/si/pde/nonlinear.npz",
+        code=lib("figures/si_nonlinear_pde.py", "plots/style.py", "claims.py"),
+    output:
+        pdf="figures/si/fig4_nonlinear_pde.pdf",
+        png=report(
+            "figures/si/fig4_nonlinear_pde.png",
+            caption="../report/si_fig4_nonlinear_pde.rst",
+            category="SI",
+        ),
+        claims="results/claims/si_fig4_nonlinear_pde.json",
+    log:
+        "results/logs/si/fig4_nonlinear_pde.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_nonlinear_pde:build_fig4_left",
+        kwargs={},
+    script:
+        STEP
+
+
+rule si_fig4_error_amplification:
+    input:
+        amplification_npz="results/si/pde/amplification.npz",
+        code=lib("figures/si_nonlinear_pde.py", "plots/style.py", "claims.py", "divergence.py"),
+    output:
+        pdf="figures/si/fig4_error_amplification.pdf",
+        png=report(
+            "figures/si/fig4_error_amplification.png",
+            caption="../report/si_fig4_error_amplification.rst",
+            category="SI",
+        ),
+        claims="results/claims/si_fig4_error_amplification.json",
+    log:
+        "results/logs/si/fig4_error_amplification.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_nonlinear_pde:build_fig4_right",
+        kwargs={},
+    script:
+        STEP
