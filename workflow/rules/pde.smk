@@ -12,9 +12,9 @@ rule pde_linear:
         out="results/si/pde/linear.npz",
     log:
         "results/logs/si/pde_linear.log",
-    threads: 2
     conda:
         ENV
+    threads: 2
     params:
         step="pde.pde_steps:linear_pde",
         kwargs=dict(
@@ -34,9 +34,9 @@ rule pde_stability_table:
         out="results/si/pde/stability_table.npz",
     log:
         "results/logs/si/pde_stability_table.log",
-    threads: 2
     conda:
         ENV
+    threads: 2
     params:
         step="pde.pde_steps:stability_table",
         kwargs=dict(
@@ -55,9 +55,9 @@ rule pde_nonlinear:
         out="results/si/pde/nonlinear.npz",
     log:
         "results/logs/si/pde_nonlinear.log",
-    threads: 2
     conda:
         ENV
+    threads: 2
     params:
         step="pde.pde_steps:nonlinear_pde",
         kwargs=dict(
@@ -77,9 +77,9 @@ rule pde_amplification:
         out="results/si/pde/amplification.npz",
     log:
         "results/logs/si/pde_amplification.log",
-    threads: 2
     conda:
         ENV
+    threads: 2
     params:
         step="pde.pde_steps:error_amplification",
         kwargs=dict(
@@ -95,7 +95,9 @@ rule pde_amplification:
 rule si_fig3_linear_pde:
     input:
         linear_npz="results/si/pde/linear.npz",
-        code=lib("figures/si_linear_pde.py", "plots/style.py", "claims.py", "pde/linear.py"),
+        code=lib(
+            "figures/si_linear_pde.py", "plots/style.py", "claims.py", "pde/linear.py"
+        ),
     output:
         pdf="figures/si/fig3_linear_pde.pdf",
         png=report(
@@ -165,7 +167,12 @@ rule si_fig4_nonlinear_pde:
 rule si_fig4_error_amplification:
     input:
         amplification_npz="results/si/pde/amplification.npz",
-        code=lib("figures/si_nonlinear_pde.py", "plots/style.py", "claims.py", "divergence.py"),
+        code=lib(
+            "figures/si_nonlinear_pde.py",
+            "plots/style.py",
+            "claims.py",
+            "divergence.py",
+        ),
     output:
         pdf="figures/si/fig4_error_amplification.pdf",
         png=report(

@@ -81,8 +81,8 @@ def build_fig4_left(nonlinear_npz: str, pdf: str, png: str, claims: str) -> None
     for i, (lr, color) in enumerate(zip(lrs, colors)):
         style = dict(lw=2.2) if lr < lr_c else (dict(alpha=0.5) if lr < lr_o else {})
         label = f"lr = {lr:g}"
-        if lr == lr_o or np.isclose(lr, lr_o, rtol=1e-6):
-            label += " (stable threshold 2/α)"
+        if np.isclose(lr, lr_o, rtol=1e-6):
+            label += " (threshold 2/λ_min)"
         if first[i] >= 0:
             label += f" (non-finite from {first[i]})"
         ax.loglog(it, np.where(loss[i] < 1e100, loss[i], np.nan), color=color, label=label,
@@ -102,9 +102,10 @@ def build_fig4_left(nonlinear_npz: str, pdf: str, png: str, claims: str) -> None
              label=f"blow-up (loss > {top:g} or non-finite)")
     ax2.set_yscale("log")
     ax2.set_ylim(0.1, top)
-    ax2.axvline(lr_c, color="C1", ls="--", label=f"2/λ_max(H(w*)) = {lr_c:.4f}: onset of "
-                "restrained instability")
-    ax2.axvline(lr_o, color="C3", ls=":", label=f"2/λ_min(H(w*)) = 2/α = {lr_o:.4g}: blow-up")
+    ax2.axvline(lr_c, color="C1", ls="--", label=f"2/λ_max(H(w*)) = {lr_c:.4f}: the fixed point "
+                "turns unstable")
+    ax2.axvline(lr_o, color="C3", ls=":", label=f"2/λ_min(H(w*)) = {lr_o:.4g}: every mode "
+                "unstable (= 2/α for rank-one data)")
     ax2.set(xlabel="learning rate", ylabel="loss over the last 100 iterations",
             title="converge | restrained oscillation | blow-up")
     ax2.legend(fontsize=6.5, loc="upper left")

@@ -44,10 +44,11 @@ def linear_bounds(model: OneLayer, gram: np.ndarray) -> LinearBounds:
                         model.beta)
 
 
-def linear_step(model: OneLayer, w: torch.Tensor, lr: torch.Tensor,
-                alpha: torch.Tensor) -> torch.Tensor:
-    """One linearized step for a batch of kernels with per-kernel lr and alpha (shape (B,))."""
-    xtx_w = model.adjoint(model.forward(w))
+def linear_step(model: OneLayer, w: torch.Tensor, lr: torch.Tensor, alpha: torch.Tensor,
+                u: torch.Tensor | None = None) -> torch.Tensor:
+    """One linearized step for a batch of kernels with per-kernel lr and alpha (shape (B,));
+    ``u`` = X w when the caller already has it."""
+    xtx_w = model.adjoint(model.forward(w) if u is None else u)
     grad = alpha[:, None, None] * w - model.beta / 4 * xtx_w - 0.25 * model.image.mean()
     return w - lr[:, None, None] * grad
 
@@ -76,8 +77,9 @@ def run_linear(model: OneLayer, w0: np.ndarray, lr: float, alphas: Sequence[floa
         sq[:, t] = (w * w).sum(dim=(1, 2))
         if t == iterations:
             break
-        bce = model.bce(model.pooled(w))
-        w = linear_step(model, w, lrs, alpha)
+        u = model.forward(w)
+        bce = model.bce(model.pooled(u))
+        w = linear_step(model, w, lrs, alpha, u)
         loss[:, t] = bce + alpha / 2 * (w * w).sum(dim=(1, 2))
     loss_np, top_np = loss.numpy(), top.numpy()
     with np.errstate(invalid="ignore"):

@@ -70,9 +70,9 @@ class OneLayer:
         sg = torch.sigmoid(self.beta * u)
         return sg, u * sg, sg + self.beta * u * sg * (1.0 - sg)
 
-    def pooled(self, w: torch.Tensor) -> torch.Tensor:
-        """p = mean over positions of s(X w), shape (B,)."""
-        return self.activations(self.forward(w))[1].mean(dim=(-2, -1))
+    def pooled(self, u: torch.Tensor) -> torch.Tensor:
+        """p = mean over positions of s(u) for u = X w, shape (B,)."""
+        return self.activations(u)[1].mean(dim=(-2, -1))
 
     @staticmethod
     def bce(p: torch.Tensor) -> torch.Tensor:
@@ -102,7 +102,7 @@ class OneLayer:
         dot = (v * grad_p).sum(dim=(-2, -1))
         return sp * (1 - sp) * dot[:, None, None] * grad_p + (sp - 1.0) * curv + alpha * v
 
-    def gram(self, batch: int = 128) -> np.ndarray:
+    def gram(self, batch: int = 16) -> np.ndarray:
         """X^T X as a k^2 x k^2 numpy matrix, built a batch of columns at a time."""
         k2 = self.ksize**2
         gram = np.empty((k2, k2))
