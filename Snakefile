@@ -23,6 +23,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/heat.smk"
 include: "workflow/rules/pde.smk"
+include: "workflow/rules/lesde.smk"
 include: "workflow/rules/claims.smk"
 
 

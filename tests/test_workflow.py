@@ -58,7 +58,7 @@ def test_shipped_configs_build_a_dag(tmp_path, extra):
     assert {"heat_simulate", "si_fig1_heat", "geomnist", "geomnist_samples", "pde_linear",
             "pde_stability_table", "pde_nonlinear", "pde_amplification", "si_fig3_linear_pde",
             "si_table2_stability_bounds", "si_fig4_nonlinear_pde", "si_fig4_error_amplification",
-            "claims", "all"} <= set(jobs)
+            "lesde_train", "claims", "all"} <= set(jobs)
 
 
 def test_bad_config_stops_before_any_job(tiny_workdir):
@@ -92,6 +92,10 @@ def test_tiny_run_outputs_and_claims(tiny_run):
         assert verdicts[cid] == "pass", cid
     md = (tiny_run / "figures/claims.md").read_text()
     assert " 0 fail" in md
+    logs = sorted(p.relative_to(tiny_run / "results/lesde").as_posix()
+                  for p in (tiny_run / "results/lesde").rglob("*.parquet"))
+    assert logs == [f"geomnist_noise/{s}/trials{c}.{k}.parquet" for s in ("p0.0", "p0.67")
+                    for c in ("0-2", "2-3") for k in ("steps", "val")]
 
 
 def test_second_run_has_nothing_to_do(tiny_run):

@@ -2,6 +2,8 @@
 # and the list of targets `rule all` builds from config["targets"].
 from pathlib import Path
 
+from traindyn.lesde.plan import find_run, runs
+
 LIB = Path(workflow.basedir) / "workflow" / "traindyn"
 STEP = "../scripts/step.py"
 ENV = "../../envs/science.yaml"
@@ -46,6 +48,14 @@ FAMILIES = {
         ],
     ),
     "lesde_data": dict(files=figure("lesde/geomnist_samples"), claims=[]),
+    "lesde_logs": dict(
+        files=[
+            f"{run.stem}.{kind}.parquet"
+            for run in runs(config["lesde"], config["data"])
+            for kind in ("steps", "val")
+        ],
+        claims=[],
+    ),
 }
 
 
@@ -59,3 +69,28 @@ def all_targets():
 
 def all_claims():
     return [f for name in enabled_families() for f in FAMILIES[name]["claims"]]
+
+
+# LE-SDE training jobs: wildcards -> the run the config defines.
+
+
+def lesde_run(w):
+    return find_run(
+        config["lesde"], config["data"], w.experiment, w.setting, int(w.lo), int(w.hi)
+    )
+
+
+def lesde_data(w):
+    run = lesde_run(w)
+    return {"data": run.params["data"]} if run.params["dataset"] == "geomnist" else {}
+
+
+def lesde_kwargs(w):
+    run = lesde_run(w)
+    params = {k: v for k, v in run.params.items() if k != "data"}
+    return dict(
+        experiment=run.experiment,
+        setting=run.setting,
+        trials=list(run.trials),
+        **params,
+    )

@@ -31,10 +31,13 @@ def key_path(parts: Any) -> str:
     return out or "<top level>"
 
 
-def _describe(error: jsonschema.ValidationError) -> str:
+def _describe(error: jsonschema.ValidationError, defs: Mapping[str, Any]) -> str:
     where = key_path(error.absolute_path)
-    if error.validator == "additionalProperties":
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
         allowed = sorted(error.schema.get("properties", {}))
+        if "$ref" in error.schema:  # keys declared in the referenced definition count too
+            ref = error.schema["$ref"].split("/")[-1]
+            allowed = sorted({*allowed, *defs.get(ref, {}).get("properties", {})})
         unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, Mapping) else []
         names = ", ".join(f"{where}.{k}" if where != "<top level>" else k for k in unknown)
         return f"unknown key {names} (allowed here: {', '.join(allowed)})"
@@ -47,7 +50,7 @@ def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = validator_cls(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e) for e in errors]
+    return [_describe(e, schema.get("$defs", {})) for e in errors]
 
 
 def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | str | os.PathLike) -> None:

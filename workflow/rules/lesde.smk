@@ -1,0 +1,33 @@
+# LE-SDE training: one job per (experiment, setting, chunk of trials), logs in Parquet.
+
+
+rule lesde_train:
+    input:
+        unpack(lesde_data),
+        code=lib(
+            "lesde/train.py",
+            "lesde/model.py",
+            "lesde/steps.py",
+            "lesde/logs.py",
+            "lesde/seeds.py",
+            "lesde/noise.py",
+            "lesde/datasets.py",
+        ),
+    output:
+        steps="results/lesde/{experiment}/{setting}/trials{lo}-{hi}.steps.parquet",
+        val="results/lesde/{experiment}/{setting}/trials{lo}-{hi}.val.parquet",
+    log:
+        "results/logs/lesde/{experiment}/{setting}/trials{lo}-{hi}.log",
+    wildcard_constraints:
+        lo=r"\d+",
+        hi=r"\d+",
+    conda:
+        ENV
+    threads: 2
+    resources:
+        gpu=config["lesde"]["gpu"],
+    params:
+        step="lesde.steps:train_run",
+        kwargs=lesde_kwargs,
+    script:
+        STEP

@@ -1,0 +1,93 @@
+"""Parquet layout of the LE-SDE training logs (one row per trial and iteration; validation rows
+every ``eval_every`` iterations), written part by part and merged at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..atomic import atomic_path
+
+
+def steps_schema(n_classes: int) -> pa.Schema:
+    fields = [pa.field("trial", pa.int32()), pa.field("itr", pa.int32()),
+              pa.field("smp", pa.int32()), pa.field("y", pa.int8()),
+              pa.field("true_class", pa.int8())]
+    fields += [pa.field(f"y_logit{k}", pa.float64()) for k in range(n_classes)]
+    fields.append(pa.field("tr_loss", pa.float64()))
+    return pa.schema(fields)
+
+
+VAL_SCHEMA = pa.schema([pa.field("trial", pa.int32()), pa.field("itr", pa.int32()),
+                        pa.field("val_loss", pa.float64()), pa.field("val_acc", pa.float64())])
+
+STEPS_DOC = {
+    "trial": "global trial id",
+    "itr": "SGD iteration (0-based); one sample per iteration",
+    "smp": "index of the sampled training example (class-ordered: true class = smp // n_train)",
+    "y": "training label used (the corrupted one in label-noise runs)",
+    "true_class": "true class of the sampled example",
+    "y_logit{k}": "logits of the sampled example before the update",
+    "tr_loss": "cross-entropy of the sampled example before the update",
+}
+VAL_DOC = {
+    "val_loss": "mean cross-entropy on the validation set (or subset) after the update at itr",
+    "val_acc": "accuracy on the same images",
+}
+
+
+def steps_table(trials: np.ndarray, itrs: np.ndarray, smp: np.ndarray, y: np.ndarray,
+                true_class: np.ndarray, logits: np.ndarray, loss: np.ndarray) -> pa.Table:
+    """Arrays indexed (iteration, trial) -> rows in iteration-major order."""
+    n_itr, m = smp.shape
+    cols = {
+        "trial": np.tile(trials, n_itr).astype(np.int32),
+        "itr": np.repeat(itrs, m).astype(np.int32),
+        "smp": smp.reshape(-1).astype(np.int32),
+        "y": y.reshape(-1).astype(np.int8),
+        "true_class": true_class.reshape(-1).astype(np.int8),
+    }
+    for k in range(logits.shape[-1]):
+        cols[f"y_logit{k}"] = logits[..., k].reshape(-1)
+    cols["tr_loss"] = loss.reshape(-1)
+    return pa.table(cols, schema=steps_schema(logits.shape[-1]))
+
+
+def val_table(trials: np.ndarray, itrs: np.ndarray, loss: np.ndarray, acc: np.ndarray) -> pa.Table:
+    n_itr, m = loss.shape
+    return pa.table({"trial": np.tile(trials, n_itr).astype(np.int32),
+                     "itr": np.repeat(itrs, m).astype(np.int32),
+                     "val_loss": loss.reshape(-1), "val_acc": acc.reshape(-1)}, schema=VAL_SCHEMA)
+
+
+def write_part(path: str | os.PathLike, table: pa.Table) -> None:
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def merge_parts(parts: list[Path], out: str | os.PathLike, schema: pa.Schema,
+                metadata: dict) -> None:
+    """Stream the parts into one file (one row group per part) with provenance metadata."""
+    schema = schema.with_metadata({b"traindyn": json.dumps(metadata).encode()})
+    with atomic_path(out) as tmp:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in parts:
+                writer.write_table(pq.read_table(part).cast(schema))
+
+
+def read_log(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
+    """Read a log; a missing, truncated or corrupted file is an error naming it."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (OSError, pa.ArrowException) as err:
+        raise ValueError(f"cannot read training log {path}: {err}") from err
+
+
+def log_metadata(path: str | os.PathLike) -> dict:
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta.get(b"traindyn", b"{}"))

@@ -1,0 +1,126 @@
+"""The LE-SDE network (LeNet-style "SimpleConv", notes §3.1) for M independent trials at once.
+
+conv(C->6, 5x5) + ReLU + maxpool2, conv(6->16, 5x5) + ReLU + maxpool2, fc 400->120->84->K with
+ReLU. Parameters are stacked along a leading trial axis; convolutions run as grouped convolutions
+(one group per trial) and the fully connected layers as batched matrix products, so one call
+trains or evaluates every trial. Initialization is PyTorch's default for Conv2d/Linear (weights
+and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn per trial from its own generator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .seeds import INIT, torch_generator
+
+SHAPES = {  # name -> (shape without the trial axis, fan_in); K and C are filled in
+    "conv1_w": ("6,C,5,5", "C*25"), "conv1_b": ("6", "C*25"),
+    "conv2_w": ("16,6,5,5", "150"), "conv2_b": ("16", "150"),
+    "fc1_w": ("120,400", "400"), "fc1_b": ("120", "400"),
+    "fc2_w": ("84,120", "120"), "fc2_b": ("84", "120"),
+    "fc3_w": ("K,84", "84"), "fc3_b": ("K", "84"),
+}
+
+
+def param_shapes(channels: int, n_classes: int) -> dict[str, tuple[tuple[int, ...], int]]:
+    env = {"C": channels, "K": n_classes}
+    return {name: (tuple(int(eval(d, {}, env)) for d in shape.split(",")), int(eval(fan, {}, env)))
+            for name, (shape, fan) in SHAPES.items()}
+
+
+def init_params(trials: Sequence[int], *, seed: int, experiment: str, channels: int,
+                n_classes: int, dtype: torch.dtype = torch.float64,
+                device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
+    """Stacked parameters of the given trials, each drawn from the trial's own generator."""
+    shapes = param_shapes(channels, n_classes)
+    per_trial = []
+    for trial in trials:
+        gen = torch_generator(seed, experiment, trial, INIT)
+        params = {}
+        for name, (shape, fan_in) in shapes.items():
+            bound = fan_in ** -0.5
+            u = torch.rand(shape, generator=gen, dtype=torch.float64)
+            params[name] = (2 * u - 1) * bound
+        per_trial.append(params)
+    return {name: torch.stack([p[name] for p in per_trial]).to(device=device, dtype=dtype)
+            for name in shapes}
+
+
+def _pool(h: torch.Tensor) -> torch.Tensor:
+    return F.max_pool2d(F.relu(h), 2)
+
+
+def _conv_stack(params: dict[str, torch.Tensor], h: torch.Tensor) -> torch.Tensor:
+    """Second conv block on (N, M*6, 14, 14) -> (N, M, 400), one group per trial."""
+    n, m = h.shape[0], params["conv2_w"].shape[0]
+    w2 = params["conv2_w"].reshape(m * 16, 6, 5, 5)
+    h = _pool(F.conv2d(h, w2, params["conv2_b"].reshape(-1), groups=m))
+    return h.reshape(n, m, 400)  # per trial: (16, 5, 5) flattened channel-major (torch.flatten)
+
+
+def _head(params: dict[str, torch.Tensor], h: torch.Tensor) -> torch.Tensor:
+    """Fully connected layers on (M, N, 400) -> logits (M, N, K)."""
+    h = F.relu(torch.baddbmm(params["fc1_b"][:, None], h, params["fc1_w"].transpose(1, 2)))
+    h = F.relu(torch.baddbmm(params["fc2_b"][:, None], h, params["fc2_w"].transpose(1, 2)))
+    return torch.baddbmm(params["fc3_b"][:, None], h, params["fc3_w"].transpose(1, 2))
+
+
+def logits_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """x: (M, C, H, W), image m for trial m -> logits (M, K). Grouped convolutions: one group
+    per trial, so every trial's arithmetic stays its own."""
+    m = params["conv1_w"].shape[0]
+    w1 = params["conv1_w"].reshape(m * 6, *params["conv1_w"].shape[2:])
+    h = _pool(F.conv2d(x.reshape(1, -1, *x.shape[2:]), w1, params["conv1_b"].reshape(-1),
+                       groups=m))
+    return _head(params, _conv_stack(params, h).transpose(0, 1))[:, 0]
+
+
+def logits_shared(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """x: (N, C, H, W), the same images for every trial -> logits (M, N, K). The first
+    convolution applies all trials' filters to each image at once."""
+    m = params["conv1_w"].shape[0]
+    w1 = params["conv1_w"].reshape(m * 6, *params["conv1_w"].shape[2:])
+    h = _pool(F.conv2d(x, w1, params["conv1_b"].reshape(-1)))
+    return _head(params, _conv_stack(params, h).transpose(0, 1))
+
+
+def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+             lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-sample SGD (momentum 0) for every trial: returns the pre-update logits (M, K) and the
+    per-trial cross-entropy (M,). The update is p <- p - lr * grad, as torch.optim.SGD does."""
+    leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    logits = logits_per_trial(leaves, x)
+    losses = F.cross_entropy(logits, y, reduction="none")
+    grads = torch.autograd.grad(losses.sum(), list(leaves.values()))
+    with torch.no_grad():
+        for (name, p), g in zip(params.items(), grads):
+            p.add_(g, alpha=-lr)
+    return logits.detach(), losses.detach()
+
+
+class SimpleConv(torch.nn.Module):
+    """The same network as one ordinary module: the reference the batched code is tested against."""
+
+    def __init__(self, channels: int, n_classes: int) -> None:
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(channels, 6, 5)
+        self.conv2 = torch.nn.Conv2d(6, 16, 5)
+        self.fc1, self.fc2 = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84)
+        self.fc3 = torch.nn.Linear(84, n_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = torch.flatten(x, 1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+    def load_trial(self, params: dict[str, torch.Tensor], m: int) -> "SimpleConv":
+        with torch.no_grad():
+            for name, p in params.items():
+                layer, kind = name.split("_")
+                getattr(self, layer).weight.copy_(p[m]) if kind == "w" else getattr(
+                    self, layer).bias.copy_(p[m])
+        return self

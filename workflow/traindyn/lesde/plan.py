@@ -1,0 +1,82 @@
+"""The LE-SDE training runs a config asks for: experiment -> settings -> trial chunks.
+
+Pure functions of the config's ``lesde`` and ``data`` sections, shared by the Snakemake rules
+(targets, wildcards, parameters) and the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .noise import noise_name
+
+EXPERIMENTS = ("geomnist_noise", "geomnist_size", "cifar")
+
+
+@dataclass(frozen=True)
+class Run:
+    experiment: str
+    setting: str  # p0.67 | n500-500 | K3
+    trials: tuple[int, int]  # [start, stop)
+    params: dict[str, Any]
+
+    @property
+    def stem(self) -> str:
+        return f"results/lesde/{self.experiment}/{self.setting}/trials{self.trials[0]}-{self.trials[1]}"
+
+
+def _chunks(n_trials: int, per_job: int) -> list[tuple[int, int]]:
+    return [(a, min(a + per_job, n_trials)) for a in range(0, n_trials, per_job)]
+
+
+def geomnist_path(n_train: int, n_val: int, seed: int) -> str:
+    return f"results/data/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.npz"
+
+
+def settings(lesde: dict, data: dict) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """experiment -> [(setting name, run parameters)] for every enabled experiment."""
+    geo = data["geomnist"]
+    out: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    noise = lesde["geomnist_noise"]
+    if noise["enabled"]:
+        out["geomnist_noise"] = [
+            (f"p{noise_name(p)}", dict(dataset="geomnist", p=p,
+                                      data=geomnist_path(noise["train_per_class"],
+                                                         noise["val_per_class"], geo["seed"])))
+            for p in noise["ps"]]
+    size = lesde["geomnist_size"]
+    if size["enabled"]:
+        out["geomnist_size"] = [
+            (f"n{tr}-{va}", dict(dataset="geomnist", p=0.0, data=geomnist_path(tr, va, geo["seed"])))
+            for tr, va in size["per_class"]]
+    cifar = lesde["cifar"]
+    if cifar["enabled"]:
+        out["cifar"] = [
+            (f"K{k}", dict(dataset="cifar10", p=0.0, n_classes=k, root=data["cifar10_root"],
+                           download=data["cifar10_download"],
+                           train_per_class=cifar["train_per_class"],
+                           val_per_class=cifar["val_per_class"]))
+            for k in cifar["n_classes"]]
+    return out
+
+
+def runs(lesde: dict, data: dict) -> list[Run]:
+    """Every training job: one per (experiment, setting, chunk of trials)."""
+    jobs = []
+    for experiment, items in settings(lesde, data).items():
+        exp = lesde[experiment]
+        common = dict(iterations=exp["iterations"], lr=exp["lr"], eval_every=exp["eval_every"],
+                      eval_subset=exp["eval_subset"], seed=lesde["seed"], dtype=lesde["dtype"],
+                      device=lesde["device"], checkpoint_every=lesde["checkpoint_every"])
+        for setting, params in items:
+            for chunk in _chunks(exp["trials"], exp["trials_per_job"]):
+                jobs.append(Run(experiment, setting, chunk, {**common, **params}))
+    return jobs
+
+
+def find_run(lesde: dict, data: dict, experiment: str, setting: str, lo: int, hi: int) -> Run:
+    for run in runs(lesde, data):
+        if (run.experiment, run.setting, run.trials) == (experiment, setting, (lo, hi)):
+            return run
+    raise KeyError(f"no LE-SDE run {experiment}/{setting}/trials{lo}-{hi} in the config")

@@ -1,0 +1,25 @@
+"""Seeded random streams: every stream is a pure function of (seed, experiment, trial, purpose),
+so a trial's numbers do not depend on which other trials share its job, and a resumed job can
+regenerate them instead of restoring generator state."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import torch
+
+INIT, SAMPLE, NOISE, SUBSET = 1, 2, 3, 4
+
+
+def seed_sequence(seed: int, experiment: str, trial: int, stream: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([seed, zlib.crc32(experiment.encode()), trial, stream])
+
+
+def numpy_rng(seed: int, experiment: str, trial: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(seed_sequence(seed, experiment, trial, stream))
+
+
+def torch_generator(seed: int, experiment: str, trial: int, stream: int) -> torch.Generator:
+    state = seed_sequence(seed, experiment, trial, stream).generate_state(1, np.uint64)[0]
+    return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)

@@ -1,0 +1,179 @@
+"""Training of an ensemble of LE-SDE trials (notes §3.2): one-sample SGD, momentum 0, for M trials
+at once, streamed to Parquet, resumable.
+
+Each trial has its own initialization and its own sequence of sampled examples, both pure
+functions of (seed, experiment, trial), so its numbers do not depend on which other trials share
+the job. Every ``checkpoint_every`` iterations the logged rows go to a part file and the stacked
+parameters to a checkpoint (atomically, in that order); a killed job resumes from the last
+checkpoint, drops any later part, and ends with the same bytes as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from ..atomic import atomic_path
+from ..provenance import provenance
+from .datasets import TrainData
+from .logs import VAL_SCHEMA, merge_parts, steps_schema, steps_table, val_table, write_part
+from .model import init_params, logits_shared, sgd_step
+from .seeds import SAMPLE, numpy_rng
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    experiment: str  # names the random streams, e.g. "geomnist_noise"
+    setting: str  # e.g. "p0.67"
+    trials: tuple[int, ...]  # global trial ids of this job
+    iterations: int
+    lr: float
+    eval_every: int
+    seed: int
+    dtype: str = "float64"
+    device: str = "auto"
+    checkpoint_every: int = 1000
+    eval_batch: int = 16  # validation images per forward pass
+    trial_block: int = 25  # trials per batched call: larger blocks fall out of the CPU caches
+
+
+def resolve_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def sample_indices(spec: RunSpec, n_train: int) -> np.ndarray:
+    """(iterations, M): the example each trial draws at each step, uniformly with replacement."""
+    return np.stack([numpy_rng(spec.seed, spec.experiment, t, SAMPLE).integers(
+        0, n_train, size=spec.iterations) for t in spec.trials], axis=1)
+
+
+def eval_iterations(iterations: int, every: int) -> np.ndarray:
+    """Iterations after whose update the validation set is evaluated: 0, every, 2*every, ..., last."""
+    return np.unique(np.r_[np.arange(0, iterations, every), iterations - 1])
+
+
+def blocks(params: dict[str, torch.Tensor], size: int):
+    """Views of consecutive blocks of trials (in-place updates reach the stacked tensors)."""
+    m = params["conv1_w"].shape[0]
+    for start in range(0, m, size):
+        yield slice(start, start + size), {k: v[start:start + size] for k, v in params.items()}
+
+
+def train_step(params, x: torch.Tensor, y: torch.Tensor, lr: float, block: int):
+    """``sgd_step`` over blocks of trials: (M, K) pre-update logits, (M,) losses."""
+    out = [sgd_step(p, x[sl], y[sl], lr) for sl, p in blocks(params, block)]
+    return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
+
+
+@torch.no_grad()
+def evaluate(params, x_val: torch.Tensor, y_val: torch.Tensor, batch: int, block: int = 25):
+    """Mean cross-entropy and accuracy of every trial on the validation images: (M,), (M,)."""
+    m = params["conv1_w"].shape[0]
+    loss = torch.zeros(m, dtype=torch.float64, device=x_val.device)
+    correct = torch.zeros(m, dtype=torch.float64, device=x_val.device)
+    for sl, p in blocks(params, block):
+        for start in range(0, len(x_val), batch):
+            logits = logits_shared(p, x_val[start:start + batch])  # (m, n, K)
+            y = y_val[start:start + batch].expand(logits.shape[0], -1)
+            loss[sl] += F.cross_entropy(logits.transpose(1, 2), y, reduction="none").sum(dim=1)
+            correct[sl] += (logits.argmax(dim=2) == y).sum(dim=1)
+    return loss / len(x_val), correct / len(x_val)
+
+
+def _checkpoint_path(work: Path) -> Path:
+    return work / "checkpoint.pt"
+
+
+def _load_checkpoint(work: Path, spec: RunSpec, device: torch.device):
+    path = _checkpoint_path(work)
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location=device, weights_only=True)
+    if state["spec"] != repr(spec):
+        raise ValueError(f"checkpoint {path} belongs to another run ({state['spec']}); "
+                         "delete its folder to start over")
+    return state
+
+
+def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str,
+                 val_out: str, work_dir: str, metadata: dict) -> None:
+    """Train, log and merge. ``y_used`` are the training labels fed to SGD (maybe corrupted)."""
+    device = resolve_device(spec.device)
+    dtype = DTYPES[spec.dtype]
+    work = Path(work_dir)
+    (work / "parts").mkdir(parents=True, exist_ok=True)
+    trials = np.asarray(spec.trials)
+    m, k = len(trials), data.n_classes
+    samples = sample_indices(spec, len(data.y_train))
+    evals = eval_iterations(spec.iterations, spec.eval_every)
+    x_train = torch.as_tensor(data.x_train, dtype=dtype, device=device)
+    y_train = torch.as_tensor(y_used, dtype=torch.long, device=device)
+    x_val = torch.as_tensor(data.x_val, dtype=dtype, device=device)
+    y_val = torch.as_tensor(data.y_val, dtype=torch.long, device=device)
+
+    state = _load_checkpoint(work, spec, device)
+    if state is None:
+        params = init_params(spec.trials, seed=spec.seed, experiment=spec.experiment,
+                             channels=data.x_train.shape[1], n_classes=k, dtype=dtype,
+                             device=device)
+        start, n_parts = 0, 0
+    else:
+        params, start, n_parts = state["params"], int(state["itr"]), int(state["parts"])
+    for stale in sorted((work / "parts").glob("part-*")):  # written after the checkpoint
+        if int(stale.name.split("-")[1].split(".")[0]) >= n_parts:
+            stale.unlink()
+
+    bar = tqdm(total=spec.iterations, initial=start, file=sys.stderr, mininterval=10,
+               desc=f"{spec.experiment}/{spec.setting}", unit="itr")
+    t0 = time.perf_counter()
+    while start < spec.iterations:
+        stop = min(start + spec.checkpoint_every, spec.iterations)
+        n = stop - start
+        logits = torch.empty((n, m, k), dtype=torch.float64, device=device)
+        losses = torch.empty((n, m), dtype=torch.float64, device=device)
+        part_evals = evals[(evals >= start) & (evals < stop)]
+        val_loss = np.empty((len(part_evals), m))
+        val_acc = np.empty((len(part_evals), m))
+        idx = torch.as_tensor(samples[start:stop], device=device)
+        j = 0
+        for i, t in enumerate(range(start, stop)):
+            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr,
+                                spec.trial_block)
+            logits[i], losses[i] = lg, ls
+            if j < len(part_evals) and part_evals[j] == t:
+                vl, va = evaluate(params, x_val, y_val, spec.eval_batch, spec.trial_block)
+                val_loss[j], val_acc[j] = vl.cpu().numpy(), va.cpu().numpy()
+                j += 1
+        smp = samples[start:stop]
+        steps = steps_table(trials, np.arange(start, stop), smp, y_used[smp],
+                            data.y_train[smp], logits.cpu().numpy(), losses.cpu().numpy())
+        write_part(work / "parts" / f"part-{n_parts:05d}.steps.parquet", steps)
+        write_part(work / "parts" / f"part-{n_parts:05d}.val.parquet",
+                   val_table(trials, part_evals, val_loss, val_acc))
+        n_parts += 1
+        start = stop
+        with atomic_path(_checkpoint_path(work)) as tmp:
+            torch.save({"spec": repr(spec), "itr": start, "parts": n_parts,
+                        "params": {name: p.cpu() for name, p in params.items()}}, tmp)
+        bar.update(n)
+        bar.set_postfix(trial_steps_per_s=f"{m * bar.n / max(time.perf_counter() - t0, 1e-9):.0f}")
+    bar.close()
+    meta = provenance({**metadata, "spec": asdict(spec)}, torch=torch.__version__,
+                      dtype=spec.dtype, device=str(device))
+    parts = sorted((work / "parts").glob("part-*.steps.parquet"))
+    merge_parts(parts, steps_out, steps_schema(k), meta)
+    merge_parts([p.with_name(p.name.replace(".steps.", ".val.")) for p in parts], val_out, VAL_SCHEMA,
+                meta)
+    shutil.rmtree(work)
