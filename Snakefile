@@ -24,6 +24,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/heat.smk"
 include: "workflow/rules/pde.smk"
 include: "workflow/rules/lesde.smk"
+include: "workflow/rules/lesde_analysis.smk"
 include: "workflow/rules/claims.smk"
 
 

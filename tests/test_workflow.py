@@ -55,6 +55,8 @@ def test_rules_are_snakefmt_formatted():
 def test_shipped_configs_build_a_dag(tmp_path, extra):
     shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
     jobs = planned_jobs(tmp_path, *extra)
+    assert {"lesde_summary", "lesde_fig1_separation", "lesde_fig3_impacts",
+            "lesde_fig4_phase_transition", "lesde_fig5_leode", "lesde_neural_collapse"} <= set(jobs)
     assert {"heat_simulate", "si_fig1_heat", "geomnist", "geomnist_samples", "pde_linear",
             "pde_stability_table", "pde_nonlinear", "pde_amplification", "si_fig3_linear_pde",
             "si_table2_stability_bounds", "si_fig4_nonlinear_pde", "si_fig4_error_amplification",
@@ -75,18 +77,25 @@ def test_bad_config_stops_before_any_job(tiny_workdir):
 
 def test_tiny_run_outputs_and_claims(tiny_run):
     stems = ("si/fig1_heat", "lesde/geomnist_samples", "si/fig3_linear_pde",
-             "si/fig4_nonlinear_pde", "si/fig4_error_amplification")
+             "si/fig4_nonlinear_pde", "si/fig4_error_amplification", "lesde/fig1_separation",
+             "lesde/fig3_impacts", "lesde/fig4_phase_transition", "lesde/fig5_leode",
+             "lesde/neural_collapse")
     for stem in stems:
         for ext in ("pdf", "png"):
             assert (tiny_run / "figures" / f"{stem}.{ext}").stat().st_size > 1000
     for ext in ("md", "tex", "csv"):
         assert (tiny_run / f"figures/si/table2_stability_bounds.{ext}").stat().st_size > 100
-    verdicts = {}
+    verdicts, lesde = {}, {}
     for path in sorted((tiny_run / "results/claims").glob("*.json")):
-        verdicts.update({c["id"]: c["verdict"] for c in json.loads(path.read_text())})
+        target = lesde if path.name.startswith("lesde") else verdicts
+        target.update({c["id"]: c["verdict"] for c in json.loads(path.read_text())})
     assert [k for k, v in verdicts.items() if v == "fail"] == []
     # the tiny heat run stops at 1000 updates: H1's last snapshot cannot be evaluated, says why
     assert [k for k, v in verdicts.items() if v == "not-applicable"] == ["H1[n=2000]"]
+    # 3 trials x 40 iterations say nothing about LE-SDE: only the data-free checks are evaluated
+    evaluated = {k: v for k, v in lesde.items() if v != "not-applicable"}
+    assert evaluated == {"U1": "pass", "U4[p=0.0]": "pass", "U4[p=0.67]": "pass"}
+    assert len(lesde) > 20
     for cid in ("H3a", "L1", "L4", "L6a", "L7b", "N1[lr=0.01]", "N2[lr=0.07]", "N5", "N6",
                 "R1[lr=0.03]", "R2[lr=0.09]a", "M1", "S-alpha_max[lr=5e-08]"):
         assert verdicts[cid] == "pass", cid

@@ -48,6 +48,25 @@ FAMILIES = {
         ],
     ),
     "lesde_data": dict(files=figure("lesde/geomnist_samples"), claims=[]),
+    "lesde_figures": dict(
+        files=[
+            *figure("lesde/fig1_separation"),
+            *figure("lesde/fig3_impacts"),
+            *figure("lesde/fig4_phase_transition"),
+            *figure("lesde/fig5_leode"),
+            *figure("lesde/neural_collapse"),
+        ],
+        claims=[
+            f"results/claims/lesde_{t}.json"
+            for t in (
+                "fig1_separation",
+                "fig3_impacts",
+                "fig4_phase_transition",
+                "fig5_leode",
+                "neural_collapse",
+            )
+        ],
+    ),
     "lesde_logs": dict(
         files=[
             f"{run.stem}.{kind}.parquet"
@@ -60,6 +79,7 @@ FAMILIES = {
 
 
 def enabled_families():
+    """Families switched on in config["targets"] (LE-SDE figures need the p = 0 noise run)."""
     return [name for name, on in config["targets"].items() if on and name in FAMILIES]
 
 
@@ -94,3 +114,46 @@ def lesde_kwargs(w):
         trials=list(run.trials),
         **params,
     )
+
+
+# LE-SDE analysis inputs.
+ANALYSIS = config["lesde"]["analysis"]
+NOISE = config["lesde"]["geomnist_noise"]
+if NOISE["trials"] >= 100 and NOISE["iterations"] == 10000 and NOISE["lr"] == 0.005:
+    LESDE_SCALE = "paper"  # the claims' expected values apply
+elif NOISE["trials"] >= 10 and NOISE["iterations"] >= 1000:
+    LESDE_SCALE = "quick"  # qualitative claims only
+else:
+    LESDE_SCALE = "tiny"  # too small to test the paper: claims say so
+
+
+def setting_logs(w, kind):
+    """Log files of every trial chunk of one (experiment, setting)."""
+    return [
+        f"{run.stem}.{kind}.parquet"
+        for run in runs(config["lesde"], config["data"])
+        if (run.experiment, run.setting) == (w.experiment, w.setting)
+    ]
+
+
+def noise_summaries():
+    return [
+        f"results/lesde/geomnist_noise/{s}/summary.npz" for s, _ in noise_settings()
+    ]
+
+
+def noise_settings():
+    from traindyn.lesde.plan import settings
+
+    return settings(config["lesde"], config["data"]).get("geomnist_noise", [])
+
+
+def fig_summaries():
+    """(summary, dataset) of the runs Figures 1, 3, 5 use: GeoMNIST p = 0, CIFAR K = 3."""
+    out = [("results/lesde/geomnist_noise/p0.0/summary.npz", "GeoMNIST")]
+    if (
+        config["lesde"]["cifar"]["enabled"]
+        and 3 in config["lesde"]["cifar"]["n_classes"]
+    ):
+        out.append(("results/lesde/cifar/K3/summary.npz", "CIFAR-10"))
+    return out

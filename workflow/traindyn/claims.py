@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +99,14 @@ class ClaimSet:
     def not_applicable(self, id: str, statement: str, expected: Any, reason: str, *,
                        source: str | None = None) -> Claim:
         return self._add(id, statement, None, expected, "-", NA, reason, source)
+
+    def only_evaluable(self, reason: str, keep: Callable[[str], bool]) -> "ClaimSet":
+        """Turn every claim whose id ``keep`` rejects into not-applicable with ``reason`` (for
+        runs too small to say anything about the paper's numbers)."""
+        self.claims = [c if keep(c.id) else Claim(c.id, c.paper, c.figure, c.statement, None,
+                                                   c.expected, "-", NA, c.source, reason)
+                       for c in self.claims]
+        return self
 
     def write(self, path: str | os.PathLike) -> None:
         write_json(path, [asdict(c) for c in self.claims])

@@ -1,0 +1,166 @@
+# LE-SDE analysis: per-setting summaries of the logs, then Figures 1, 3, 4, 5 and the
+# neural-collapse extra, each with its claims.
+LESDE_FIG_LIB = ("figures/lesde_common.py", "plots/style.py", "claims.py")
+
+
+rule lesde_summary:
+    input:
+        steps=lambda w: setting_logs(w, "steps"),
+        vals=lambda w: setting_logs(w, "val"),
+        code=lib("lesde/summary.py", "lesde/logs.py"),
+    output:
+        out="results/lesde/{experiment}/{setting}/summary.npz",
+    log:
+        "results/logs/lesde/{experiment}/{setting}/summary.log",
+    conda:
+        ENV
+    params:
+        step="lesde.summary:summarize",
+        kwargs={},
+    script:
+        STEP
+
+
+rule lesde_fig1_separation:
+    input:
+        summaries=[s for s, _ in fig_summaries()],
+        code=lib("figures/lesde_dynamics.py", "lesde/estimators.py", *LESDE_FIG_LIB),
+    output:
+        pdf="figures/lesde/fig1_separation.pdf",
+        png=report(
+            "figures/lesde/fig1_separation.png",
+            caption="../report/lesde_fig1.rst",
+            category="LE-SDE",
+        ),
+        claims="results/claims/lesde_fig1_separation.json",
+    log:
+        "results/logs/lesde/fig1_separation.log",
+    conda:
+        ENV
+    params:
+        step="figures.lesde_dynamics:build_fig1",
+        kwargs=dict(datasets=[d for _, d in fig_summaries()], scale=LESDE_SCALE),
+    script:
+        STEP
+
+
+rule lesde_fig3_impacts:
+    input:
+        summaries=[s for s, _ in fig_summaries()],
+        code=lib("figures/lesde_dynamics.py", "lesde/estimators.py", *LESDE_FIG_LIB),
+    output:
+        pdf="figures/lesde/fig3_impacts.pdf",
+        png=report(
+            "figures/lesde/fig3_impacts.png",
+            caption="../report/lesde_fig3.rst",
+            category="LE-SDE",
+        ),
+        claims="results/claims/lesde_fig3_impacts.json",
+    log:
+        "results/logs/lesde/fig3_impacts.log",
+    conda:
+        ENV
+    params:
+        step="figures.lesde_dynamics:build_fig3",
+        kwargs=dict(
+            datasets=[d for _, d in fig_summaries()],
+            windows=[
+                ANALYSIS[
+                    "fig3_window_geomnist" if d == "GeoMNIST" else "fig3_window_cifar"
+                ]
+                for _, d in fig_summaries()
+            ],
+            scale=LESDE_SCALE,
+        ),
+    script:
+        STEP
+
+
+rule lesde_fig4_phase_transition:
+    input:
+        summaries=noise_summaries(),
+        code=lib(
+            "figures/lesde_phase.py",
+            "lesde/estimators.py",
+            "lesde/noise.py",
+            *LESDE_FIG_LIB,
+        ),
+    output:
+        pdf="figures/lesde/fig4_phase_transition.pdf",
+        png=report(
+            "figures/lesde/fig4_phase_transition.png",
+            caption="../report/lesde_fig4.rst",
+            category="LE-SDE",
+        ),
+        claims="results/claims/lesde_fig4_phase_transition.json",
+    log:
+        "results/logs/lesde/fig4_phase_transition.log",
+    conda:
+        ENV
+    params:
+        step="figures.lesde_phase:build_fig4",
+        kwargs=dict(
+            ps=config["lesde"]["geomnist_noise"]["ps"],
+            tail_n=ANALYSIS["tail_n"],
+            scale=LESDE_SCALE,
+            n_train=config["lesde"]["geomnist_noise"]["train_per_class"],
+        ),
+    script:
+        STEP
+
+
+rule lesde_fig5_leode:
+    input:
+        summaries=[s for s, _ in fig_summaries()],
+        code=lib(
+            "figures/lesde_leode.py",
+            "lesde/leode.py",
+            "lesde/estimators.py",
+            *LESDE_FIG_LIB,
+        ),
+    output:
+        pdf="figures/lesde/fig5_leode.pdf",
+        png=report(
+            "figures/lesde/fig5_leode.png",
+            caption="../report/lesde_fig5.rst",
+            category="LE-SDE",
+        ),
+        claims="results/claims/lesde_fig5_leode.json",
+    log:
+        "results/logs/lesde/fig5_leode.log",
+    conda:
+        ENV
+    params:
+        step="figures.lesde_leode:build_fig5",
+        kwargs=dict(
+            datasets=[d for _, d in fig_summaries()],
+            window=ANALYSIS["fig5_window"],
+            n_trials=ANALYSIS["sim_trials"],
+            seed=config["lesde"]["seed"],
+            scale=LESDE_SCALE,
+        ),
+    script:
+        STEP
+
+
+rule lesde_neural_collapse:
+    input:
+        summaries=[s for s, _ in fig_summaries()],
+        code=lib("figures/lesde_dynamics.py", *LESDE_FIG_LIB),
+    output:
+        pdf="figures/lesde/neural_collapse.pdf",
+        png=report(
+            "figures/lesde/neural_collapse.png",
+            caption="../report/lesde_collapse.rst",
+            category="LE-SDE",
+        ),
+        claims="results/claims/lesde_neural_collapse.json",
+    log:
+        "results/logs/lesde/neural_collapse.log",
+    conda:
+        ENV
+    params:
+        step="figures.lesde_dynamics:build_collapse",
+        kwargs=dict(datasets=[d for _, d in fig_summaries()], scale=LESDE_SCALE),
+    script:
+        STEP

@@ -1,0 +1,30 @@
+"""Shared pieces of the LE-SDE figures: loading summaries, the paper-scale switch, class names."""
+
+from __future__ import annotations
+
+import numpy as np
+
+GEOMNIST_CLASSES = ("triangle", "rectangle", "ellipse")  # the generator's order (notes Q5)
+CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
+QUICK = "quick scale (fewer trials and iterations, larger lr): the expected value is the paper's"
+
+
+def load(path: str) -> dict:
+    return dict(np.load(path))
+
+
+def class_names(dataset: str, k: int) -> list[str]:
+    names = GEOMNIST_CLASSES if dataset == "GeoMNIST" else CIFAR_CLASSES
+    return [f"{c}: {names[c]}" if c < len(names) else str(c) for c in range(k)]
+
+
+def final(x: np.ndarray, n: int = 100) -> float:
+    """Mean over the last n iterations (paper's 'final')."""
+    return float(np.nanmean(x[-n:]))
+
+TINY = "run too small to test the paper (needs >= 10 trials and >= 1000 iterations)"
+
+
+def scoped(cs, scale: str, keep=lambda cid: cid == "U1" or cid.startswith("U4")):
+    """At tiny scale only the data-independent claims stay evaluated."""
+    return cs.only_evaluable(TINY, keep) if scale == "tiny" else cs

@@ -1,0 +1,65 @@
+"""Snakemake step: the logs of one LE-SDE setting (all trial chunks) -> a small npz of what the
+figures need: trial-averaged class-mean logits per iteration, sampled logits at a few iterations,
+and the validation curves of every trial."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ..atomic import save_npz
+from .logs import log_metadata, read_log
+
+
+def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: int,
+                k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean logits of the examples with each label sampled at each iteration, averaged over trials
+    (the authors' groupby(['itr', 'y']).mean()): (T, K, K), and the counts (T, K). A cell no trial
+    sampled is filled with the last earlier value (the first later one at the start)."""
+    sums = np.zeros((t_max, k, logits.shape[1]))
+    counts = np.zeros((t_max, k))
+    np.add.at(sums, (itr, label), logits)
+    np.add.at(counts, (itr, label), 1)
+    with np.errstate(invalid="ignore"):
+        means = sums / counts[:, :, None]
+    for c in range(k):
+        empty = counts[:, c] == 0
+        if empty.all():
+            raise ValueError(f"label {c} is never sampled: cannot form its class mean")
+        idx = np.where(~empty, np.arange(t_max), 0)
+        np.maximum.accumulate(idx, out=idx)
+        first = np.flatnonzero(~empty)[0]
+        idx[:first] = first
+        means[:, c] = means[idx, c]
+    return means, counts
+
+
+def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples: int = 50) -> None:
+    table = pa.concat_tables([read_log(p) for p in steps])
+    k = sum(name.startswith("y_logit") for name in table.column_names)
+    itr = table["itr"].to_numpy()
+    trial = table["trial"].to_numpy()
+    y = table["y"].to_numpy().astype(np.int64)
+    true = table["true_class"].to_numpy().astype(np.int64)
+    logits = np.stack([table[f"y_logit{j}"].to_numpy() for j in range(k)], axis=1)
+    t_max = int(itr.max()) + 1
+    means_y, counts_y = class_means(itr, y, logits, t_max, k)
+    means_true, _ = class_means(itr, true, logits, t_max, k)
+    trials = np.unique(trial)
+    pick = np.unique(np.linspace(0, t_max - 1, n_samples).astype(int))
+    rows = np.isin(itr, pick)
+    order = np.lexsort((trial[rows], itr[rows]))
+    shape = (len(pick), len(trials))
+    sample_logits = logits[rows][order].reshape(*shape, k)
+    sample_labels = y[rows][order].reshape(shape)
+    val = pa.concat_tables([read_log(p) for p in vals]).to_pandas()
+    loss = val.pivot(index="trial", columns="itr", values="val_loss")
+    acc = val.pivot(index="trial", columns="itr", values="val_acc")
+    meta = log_metadata(steps[0])
+    save_npz(out, means_y=means_y, counts_y=counts_y, means_true=means_true, trials=trials,
+             sample_itrs=pick, sample_logits=sample_logits, sample_labels=sample_labels,
+             val_itrs=loss.columns.to_numpy(), val_loss=loss.to_numpy(), val_acc=acc.to_numpy(),
+             log_metadata=json.dumps(meta))
