@@ -28,6 +28,23 @@ include: "workflow/rules/lesde_analysis.smk"
 include: "workflow/rules/claims.smk"
 
 
+# Plotting, tables, gathering and claims are light: on a cluster they run on the submit host.
+localrules:
+    all,
+    claims,
+    geomnist_samples,
+    si_fig1_heat,
+    si_fig3_linear_pde,
+    si_table2_stability_bounds,
+    si_fig4_nonlinear_pde,
+    si_fig4_error_amplification,
+    lesde_fig1_separation,
+    lesde_fig3_impacts,
+    lesde_fig4_phase_transition,
+    lesde_fig5_leode,
+    lesde_neural_collapse,
+
+
 rule all:
     default_target: True
     input:

@@ -20,7 +20,11 @@ pytestmark = pytest.mark.workflow
 
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     """Rule -> job count of a dry run (empty when there is nothing to do)."""
-    proc = snakemake(workdir, "-n", *args)
+    return planned_jobs_cmd(["-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args])
+
+
+def planned_jobs_cmd(args: list[str]) -> dict[str, int]:
+    proc = subprocess.run([SNAKEMAKE, "-n", *args], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     if "Nothing to be done" in out:

@@ -8,6 +8,7 @@ keyword arguments. Everything the step prints goes to the rule's log file.
 import importlib
 import os
 import sys
+import traceback
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
@@ -22,4 +23,8 @@ kwargs = {k: v for k, v in sm.input.items() if k != "code"}
 kwargs.update(sm.output.items())
 kwargs.update(sm.params.kwargs)
 with open(sm.log[0], "w") as log, redirect_stdout(log), redirect_stderr(log):
-    getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
+    try:
+        getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
+    except BaseException:
+        traceback.print_exc()  # into the rule's log, not only Snakemake's console
+        raise
