@@ -25,6 +25,7 @@ include: "workflow/rules/heat.smk"
 include: "workflow/rules/pde.smk"
 include: "workflow/rules/lesde.smk"
 include: "workflow/rules/lesde_analysis.smk"
+include: "workflow/rules/instab.smk"
 include: "workflow/rules/claims.smk"
 
 
@@ -43,6 +44,8 @@ localrules:
     lesde_fig4_phase_transition,
     lesde_fig5_leode,
     lesde_neural_collapse,
+    si_table1_accuracy,
+    si_fig2_divergence,
 
 
 rule all:

@@ -67,6 +67,19 @@ FAMILIES = {
             )
         ],
     ),
+    "si_deep": dict(
+        files=[
+            *[
+                f"figures/si/table1_accuracy.{e}"
+                for e in ("md", "tex", "csv", "pdf", "png")
+            ],
+            *figure("si/fig2_divergence"),
+        ],
+        claims=[
+            "results/claims/si_table1_accuracy.json",
+            "results/claims/si_fig2_divergence.json",
+        ],
+    ),
     "lesde_logs": dict(
         files=[
             f"{run.stem}.{kind}.parquet"
@@ -157,3 +170,27 @@ def fig_summaries():
     ):
         out.append(("results/lesde/cifar/K3/summary.npz", "CIFAR-10"))
     return out
+
+
+# SI deep-network runs.
+TABLE1_NOT_RUN = (
+    "seeds",
+    "activations",
+    "stat_epochs",
+)  # table settings, not run arguments
+TABLE1_RUNS = [
+    f"results/instab/table1/{act}/seed{seed}.parquet"
+    for act in config["instab"]["table1"]["activations"]
+    for seed in config["instab"]["table1"]["seeds"]
+]
+
+
+def instab_data(w):
+    """The GeoMNIST cache the instability runs train on (nothing for CIFAR-10)."""
+    from traindyn.lesde.plan import geomnist_path
+
+    ins = config["instab"]
+    if ins["dataset"] != "geomnist":
+        return {}
+    seed = config["data"]["geomnist"]["seed"]
+    return {"data": geomnist_path(ins["train_per_class"], ins["test_per_class"], seed)}

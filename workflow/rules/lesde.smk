@@ -12,6 +12,7 @@ rule lesde_train:
             "lesde/seeds.py",
             "lesde/noise.py",
             "lesde/datasets.py",
+            "data/cifar.py",
         ),
     output:
         steps="results/lesde/{experiment}/{setting}/trials{lo}-{hi}.steps.parquet",

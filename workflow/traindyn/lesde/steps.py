@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .datasets import TrainData, check_cifar, cifar10, geomnist
+from ..data.cifar import check_cifar
+from .datasets import TrainData, cifar10, geomnist
 from .noise import corrupt_labels
 from .seeds import NOISE, numpy_rng
 from .train import RunSpec, train_trials

@@ -1,0 +1,117 @@
+"""Perturbed SGD, the null control, batched copies of the CIFAR ResNet, batched augmentation."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from traindyn.instab.data import ImageData, augment, epoch_generator, minibatches
+from traindyn.instab.optimizer import PerturbedSGD, split
+from traindyn.instab.resnet import CopiesResNet, init_copies
+from traindyn.instab.train import copies_identical, loss_and_step
+
+
+def _net(copies, act="relu", depth=8, width=4, channels=3, classes=10):
+    net = CopiesResNet(depth, copies, channels, classes, width, act, 5.0)
+    init_copies(net, torch.Generator().manual_seed(0))
+    return net
+
+
+def _batches(n, gen, b=8, channels=3, classes=10):
+    return [(torch.randn(b, channels, 32, 32, generator=gen), torch.randint(0, classes, (b,), generator=gen))
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("nesterov,momentum,wd", [(True, 0.9, 5e-4), (False, 0.0, 5e-4),
+                                                  (False, 0.9, 0.0)])
+def test_k1_equals_torch_sgd_bit_for_bit(nesterov, momentum, wd):
+    ours = _net(1)
+    ref = copy.deepcopy(ours)
+    opt = PerturbedSGD(list(ours.parameters()), [1], 0.1, momentum, 0.0, wd, nesterov)
+    sgd = torch.optim.SGD(ref.parameters(), lr=0.1, momentum=momentum, weight_decay=wd,
+                          nesterov=nesterov, foreach=False)
+    for x, y in _batches(6, torch.Generator().manual_seed(1)):
+        loss_and_step(ours, opt, x, y)
+        sgd.zero_grad()  # same loss expression, so the gradients are the same bits
+        F.cross_entropy(ref(x).transpose(1, 2), y[None], reduction="none").mean(dim=1).sum().backward()
+        sgd.step()
+    for a, b in zip(ours.parameters(), ref.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_powers_of_two_are_bitwise_k1_and_k3_differs_by_an_ulp():
+    net = _net(4)
+    opt = PerturbedSGD(list(net.parameters()), [1, 2, 4, 3], 0.1, 0.9, 0.0, 5e-4, True)
+    before = torch.cat([split(p, 4)[0].detach().flatten() for p in net.parameters()])
+    (x, y), *rest = _batches(4, torch.Generator().manual_seed(2))
+    loss_and_step(net, opt, x, y)
+    diff = torch.cat([(split(p, 4)[3] - split(p, 4)[0]).flatten() for p in net.parameters()])
+    after = torch.cat([split(p, 4)[0].flatten() for p in net.parameters()])
+    changed = diff != 0
+    assert 0 < changed.float().mean() < 0.1
+    # rounding of the last multiply-add: at most a couple of ulps of the weights involved
+    ulp = torch.finfo(torch.float32).eps * torch.maximum(before.abs(), after.abs())
+    assert torch.all(diff.abs() <= 2 * ulp)
+    for x, y in rest:
+        loss_and_step(net, opt, x, y)
+    assert copies_identical(net, 0, 1) and copies_identical(net, 0, 2)
+    assert not copies_identical(net, 0, 3)
+
+
+def test_null_control_stays_identical_through_training():
+    net = _net(3, act="swish")
+    opt = PerturbedSGD(list(net.parameters()), [1, 3, 1], 0.1, 0.9, 0.0, 5e-4, True)
+    for x, y in _batches(8, torch.Generator().manual_seed(3)):
+        loss_and_step(net, opt, x, y)
+    assert copies_identical(net, 0, 2)
+
+
+def test_batched_copies_match_copies_trained_alone():
+    """Copy c of the batched model follows the trajectory of the same model trained alone (the
+    grouped convolution rounds like a standalone one to float32 precision)."""
+    both = _net(2)
+    alone = _net(1)
+    opt_b = PerturbedSGD(list(both.parameters()), [1, 3], 0.05, 0.9, 0.0, 5e-4, True)
+    opt_a = PerturbedSGD(list(alone.parameters()), [3], 0.05, 0.9, 0.0, 5e-4, True)
+    for x, y in _batches(3, torch.Generator().manual_seed(4)):
+        lb = loss_and_step(both, opt_b, x, y)
+        la = loss_and_step(alone, opt_a, x, y)
+        torch.testing.assert_close(lb[1], la[0], rtol=1e-5, atol=1e-6)
+    for pb, pa in zip(both.parameters(), alone.parameters()):
+        torch.testing.assert_close(split(pb, 2)[1], split(pa, 1)[0], rtol=1e-4, atol=1e-5)
+    # and every copy starts from the same weights
+    fresh = _net(3)
+    assert all(torch.equal(split(p, 3)[0], split(p, 3)[2]) for p in fresh.parameters())
+
+
+def test_batch_norm_statistics_are_per_copy():
+    net = _net(2)
+    opt = PerturbedSGD(list(net.parameters()), [1, 1], 0.1, 0.0, 0.0, 0.0, False)
+    x, y = _batches(1, torch.Generator().manual_seed(5))[0]
+    with torch.no_grad():
+        split(net.conv1.weight, 2)[1].mul_(2.0)  # copy 1 now sees twice the activations
+    loss_and_step(net, opt, x, y)
+    rv = split(net.bn1.running_var, 2)
+    assert not torch.allclose(rv[0], rv[1])
+
+
+def test_augmentation_is_batched_seeded_and_shape_preserving():
+    x = torch.arange(2 * 3 * 32 * 32, dtype=torch.float32).reshape(2, 3, 32, 32)
+    a = augment(x, epoch_generator(1, 0, x.device))
+    b = augment(x, epoch_generator(1, 0, x.device))
+    c = augment(x, epoch_generator(1, 1, x.device))
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    # a crop of the zero-padded image: every value comes from the image or the padding
+    assert set(a.unique().tolist()) <= set(x.unique().tolist()) | {0.0}
+    data = ImageData(x, torch.tensor([0, 1]), x, torch.tensor([0, 1]), 2, augment=False)
+    assert [len(yb) for _, yb in minibatches(data, 1, 0, 0)] == [1, 1]
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="6n\\+2"):
+        CopiesResNet(10, 1)
+    with pytest.raises(ValueError, match=">= 1"):
+        PerturbedSGD([torch.zeros(2)], [0, 1], 0.1)
+    with pytest.raises(ValueError, match="unknown activation"):
+        CopiesResNet(8, 1, act="tanh")

@@ -1,0 +1,121 @@
+# SI deep-network instabilities: perturbed-SGD copies of a CIFAR ResNet (Table 1, Figure 2).
+INSTAB = config["instab"]
+INSTAB_COMMON = dict(
+    dataset=INSTAB["dataset"],
+    network=INSTAB["network"],
+    dtype=INSTAB["dtype"],
+    device=INSTAB["device"],
+    deterministic=INSTAB["deterministic"],
+    root=config["data"]["cifar10_root"],
+    download=config["data"]["cifar10_download"],
+)
+INSTAB_LIB = (
+    "instab/steps.py",
+    "instab/train.py",
+    "instab/resnet.py",
+    "instab/optimizer.py",
+    "instab/data.py",
+    "data/cifar.py",
+)
+
+
+rule instab_table1_run:
+    input:
+        unpack(instab_data),
+        code=lib(*INSTAB_LIB),
+    output:
+        out="results/instab/table1/{activation}/seed{seed}.parquet",
+    log:
+        "results/logs/instab/table1/{activation}/seed{seed}.log",
+    wildcard_constraints:
+        seed=r"\d+",
+    conda:
+        ENV
+    threads: 2
+    resources:
+        gpu=INSTAB["gpu"],
+    params:
+        step="instab.steps:table1_run",
+        kwargs=lambda w: dict(
+            seed=int(w.seed),
+            activation=w.activation,
+            **{k: v for k, v in INSTAB["table1"].items() if k not in TABLE1_NOT_RUN},
+            **INSTAB_COMMON,
+        ),
+    script:
+        STEP
+
+
+rule instab_fig2_run:
+    input:
+        unpack(instab_data),
+        code=lib(*INSTAB_LIB, "divergence.py"),
+    output:
+        out="results/instab/fig2/n{n}.npz",
+    log:
+        "results/logs/instab/fig2/n{n}.log",
+    wildcard_constraints:
+        n=r"\d+",
+    conda:
+        ENV
+    threads: 2
+    resources:
+        gpu=INSTAB["gpu"],
+    params:
+        step="instab.steps:fig2_run",
+        kwargs=lambda w: dict(
+            n=int(w.n),
+            **{k: v for k, v in INSTAB["fig2"].items() if k != "ns"},
+            **INSTAB_COMMON,
+        ),
+    script:
+        STEP
+
+
+rule si_table1_accuracy:
+    input:
+        runs=TABLE1_RUNS,
+        code=lib("figures/si_deep.py", "instab/optimizer.py", "tables.py", "claims.py"),
+    output:
+        md=report(
+            "figures/si/table1_accuracy.md",
+            caption="../report/si_table1.rst",
+            category="SI",
+        ),
+        tex="figures/si/table1_accuracy.tex",
+        csv="figures/si/table1_accuracy.csv",
+        pdf="figures/si/table1_accuracy.pdf",
+        png="figures/si/table1_accuracy.png",
+        claims="results/claims/si_table1_accuracy.json",
+    log:
+        "results/logs/si/table1_accuracy.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_deep:build_table1",
+        kwargs=dict(stat_epochs=INSTAB["table1"]["stat_epochs"], config=INSTAB),
+    script:
+        STEP
+
+
+rule si_fig2_divergence:
+    input:
+        runs=[f"results/instab/fig2/n{n}.npz" for n in INSTAB["fig2"]["ns"]],
+        code=lib("figures/si_deep.py", "plots/style.py", "claims.py"),
+    output:
+        pdf="figures/si/fig2_divergence.pdf",
+        png=report(
+            "figures/si/fig2_divergence.png",
+            caption="../report/si_fig2.rst",
+            category="SI",
+        ),
+        claims="results/claims/si_fig2_divergence.json",
+    log:
+        "results/logs/si/fig2_divergence.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_deep:build_fig2",
+        kwargs=dict(config=INSTAB),
+    script:
+        STEP

@@ -1,0 +1,160 @@
+"""SI Table 1 (test accuracy over seeds x floating-point perturbations) and Figure 2 (weight
+divergence of k = 1 vs k = 3 copies vs the learning rate), with claims P1-P4, T1-T3, F2a-F2b."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from ..claims import ClaimSet
+from ..instab.optimizer import PerturbedSGD
+from ..plots.style import plt, save_figure
+from ..tables import write_table
+
+PAPER_T1 = dict(depth=56, seeds=6, ks=[1, 3, 5, 7, 9, 11], lr=0.1, batch=128, epochs=200,
+                milestones=[40, 80, 120, 160], stat_epochs=10)
+
+
+def optimizer_claims(cs: ClaimSet) -> None:
+    """P1, P3, P4 on a fixed float32 problem: k = 1 vs torch.optim.SGD, k = 2, 4, 8 vs k = 1,
+    k = 3 vs k = 1 after one step."""
+    gen = torch.Generator().manual_seed(0)
+    shape = (4, 256)  # 4 stacked copies of 256 weights
+    p0 = 0.1 * torch.randn(shape, generator=gen)
+    grads = [1e-2 * torch.randn(shape[1], generator=gen) for _ in range(20)]
+    ref = p0[0].clone().requires_grad_(True)
+    sgd = torch.optim.SGD([ref], lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True,
+                          foreach=False)
+    runs = {}
+    for ks in ([1, 2, 4, 8], [1, 3, 5, 7]):
+        p = p0.clone().requires_grad_(True)
+        opt = PerturbedSGD([p], ks, 0.1, 0.9, 0.0, 5e-4, True)
+        first = None
+        for g in grads:
+            p.grad = g.expand(shape).clone()
+            opt.step()
+            first = p.detach().clone() if first is None else first
+        runs[tuple(ks)] = (p.detach(), first)
+    for g in grads:
+        ref.grad = g.clone()
+        sgd.step()
+    p_pow, _ = runs[(1, 2, 4, 8)]
+    cs.holds("P1", "k = 1 equals torch.optim.SGD (foreach=False, Nesterov) bit for bit, 20 steps",
+             bool(torch.equal(p_pow[0], ref.detach())), "bitwise" if torch.equal(p_pow[0], ref.detach())
+             else "differs", "bitwise", "exact", source="notes §1, §5 P1")
+    same = [bool(torch.equal(p_pow[c], p_pow[0])) for c in (1, 2, 3)]
+    cs.holds("P3", "k = 2, 4, 8 equal k = 1 bit for bit", all(same), same, "bitwise", "exact",
+             source="notes §5 P3")
+    _, first = runs[(1, 3, 5, 7)]
+    frac = float((first[1] != first[0]).float().mean())
+    rel = float(((first[1] - first[0]).abs() / first[0].abs()).max())
+    cs.holds("P4", "k = 3 vs k = 1 after one step: some entries differ, by about one ulp",
+             0 < frac <= 0.05 and rel < 1e-6, [round(frac, 4), rel],
+             "0 < fraction <= 5%, relative difference < 1e-6", "qualitative", source="notes §5 P4")
+
+
+def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png: str,
+                 claims: str, *, stat_epochs: int, config: dict) -> None:
+    df = pa.concat_tables([pq.read_table(p) for p in runs]).to_pandas()
+    last = df[df.epoch >= df.epoch.max() - stat_epochs + 1]
+    stat = last.groupby(["activation", "seed", "copy", "k", "control"]).test_acc.mean().reset_index()
+    cs = ClaimSet("SI", "Table 1", "notes §2 Table 1, §5 P1-P4, T1-T3")
+    optimizer_claims(cs)
+    rows, figs = [], []
+    fig, axes = plt.subplots(1, len(stat.activation.unique()), squeeze=False,
+                             figsize=(5.5 * len(stat.activation.unique()), 3.8))
+    for ax, (act, part) in zip(axes[0], stat.groupby("activation")):
+        pert = part[~part.control]
+        grid = pert.pivot(index="k", columns="seed", values="test_acc")  # rows k, cols seeds
+        std_pert = grid.std(axis=0, ddof=0)  # per seed, across perturbations
+        std_seed = grid.std(axis=1, ddof=0)  # per k, across seeds
+        pooled_pert = float(np.sqrt(np.mean(std_pert**2)))
+        pooled_seed = float(np.sqrt(np.mean(std_seed**2)))
+        for k, row in grid.iterrows():
+            rows.append([act, f"k={k}", *[round(100 * v, 2) for v in row], round(100 * std_seed[k], 3)])
+        rows.append([act, "std over k", *[round(100 * v, 3) for v in std_pert], ""])
+        ratio = pooled_pert / pooled_seed if pooled_seed > 0 else float("nan")
+        rows.append([act, "pooled std: perturbations / seeds",
+                     f"{100 * pooled_pert:.3f} / {100 * pooled_seed:.3f} = {ratio:.2f}",
+                     *[""] * (grid.shape[1] - 1), ""])
+        im = ax.imshow(100 * grid.to_numpy(), cmap="viridis", aspect="auto")
+        ax.set_xticks(range(grid.shape[1]), [f"seed {s}" for s in grid.columns])
+        ax.set_yticks(range(grid.shape[0]), [f"k={k}" for k in grid.index])
+        for (i, j), v in np.ndenumerate(100 * grid.to_numpy()):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=7)
+        ax.set_title(f"{act}: test accuracy (%), mean of last {stat_epochs} epochs\n"
+                     f"std over k {100 * pooled_pert:.3f} vs over seeds {100 * pooled_seed:.3f}")
+        ax.grid(False)
+        fig.colorbar(im, ax=ax)
+        cs.within(f"T2[{act}]", f"{act}: pooled std across perturbations / across seeds", ratio,
+                  1 / 3, 3.0)
+        distinct = [int(pert[pert.seed == s].test_acc.round(10).nunique()) for s in grid.columns]
+        cs.holds(f"T3[{act}]", f"{act}: the perturbed copies of every seed end with >= 2 distinct "
+                 "accuracies", all(d >= 2 for d in distinct), distinct, ">= 2 per seed")
+        control_ok = bool(df[df.activation == act].control_identical.all())
+        cs.holds(f"P2[{act}]", f"{act}: null control (second k = 1 copy) bit-identical to the k = 1 "
+                 "copy in every epoch", control_ok, "identical" if control_ok else "DIVERGED",
+                 "bitwise", "exact (else the run is invalid)")
+    paper = (config["network"]["depth"] == PAPER_T1["depth"]
+             and len(config["table1"]["seeds"]) == PAPER_T1["seeds"]
+             and all(config["table1"][k] == PAPER_T1[k] for k in
+                     ("ks", "lr", "batch", "epochs", "milestones", "stat_epochs"))
+             and config["dataset"] == "cifar10")
+    statement = ("configuration equals the paper's (ResNet-56, CIFAR-10, 6 seeds x k = 1..11, lr "
+                 "0.1, batch 128, 200 epochs, /10 at 40/80/120/160, last 10 epochs)")
+    if paper:
+        cs.holds("T1", statement, True, "paper", "paper configuration", "exact")
+    else:
+        cs.not_applicable("T1", statement, "paper configuration",
+                          "quick scale: the config differs from the paper's (see config.yaml)")
+    seeds = sorted(stat.seed.unique())
+    write_table(["activation", "row", *[f"seed {s}" for s in seeds], "std over seeds"], rows,
+                md=md, tex=tex, csv_path=csv,
+                caption=f"SI Table 1 — test accuracy (%) of copies differing only by rounding (k) "
+                        f"and by seed; mean over the last {stat_epochs} epochs; population stds")
+    fig.suptitle("SI Table 1 — floating-point perturbations (rows) vs seeds (columns)")
+    save_figure(fig, pdf, png)
+    cs.write(claims)
+
+
+def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: dict) -> None:
+    data = sorted((dict(np.load(p)) for p in runs), key=lambda d: -float(d["lr"]))
+    cs = ClaimSet("SI", "Figure 2", "notes §2 Figure 2, §5 F2a-F2b")
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    floor = float(np.median([d["floor"] for d in data]))
+    colors = plt.cm.viridis(np.linspace(0, 0.9, len(data)))
+    for d, color in zip(data, colors):
+        j = np.arange(1, len(d["divergence"]) + 1)
+        ax.semilogy(j, np.maximum(d["divergence"], 1e-12), color=color,
+                    label=f"lr = {float(d['lr']):.4g} (n = {int(d['n'])})")
+    ax.axhline(floor, color="gray", ls=":", label=f"rounding floor (after one update) {floor:.1e}")
+    ax.set(xlabel="save j (weights after j·n updates; PDE time lr·j·n = 0.1·j)",
+           ylabel="2·mean(|w1−w2| / (|w1|+|w2|))",
+           title=f"SI Fig. 2 — {config['fig2']['layer']}, k = 1 vs k = 3, plain SGD")
+    ax.legend(fontsize=7)
+    save_figure(fig, pdf, png)
+    final = [float(np.mean(d["divergence"][-3:])) for d in data]
+    lrs = [float(d["lr"]) for d in data]
+    drops = all(a >= b for a, b in zip(final, final[1:]))
+    cs.holds("F2b-1", "final divergence decreases as lr decreases (mean of the last 3 saves)",
+             drops, dict(zip([f"{lr:.4g}" for lr in lrs], [f"{v:.2e}" for v in final])),
+             "non-increasing")
+    cs.holds("F2b-2", "largest lr: final divergence >= 1e3 x the rounding floor",
+             final[0] >= 1e3 * floor, final[0] / floor, ">= 1000")
+    cs.holds("F2b-3", "smallest lr: final divergence within 10x the rounding floor",
+             final[-1] <= 10 * floor, final[-1] / floor, "<= 10")
+    paper = (config["network"]["depth"] == 56 and config["fig2"]["saves"] == 100
+             and config["fig2"]["ns"] == [2, 4, 8, 16, 32, 320, 3200, 32000]
+             and config["fig2"]["layer"] == "layer2.5.conv1")
+    statement = ("configuration equals the paper's (Swish ResNet-56, plain SGD, wd 5e-4, lr = 0.1/n "
+                 "for n = 2..32000, layer2.5.conv1, 100 saves)")
+    if paper:
+        cs.holds("F2a", statement, True, "paper", "paper configuration", "exact")
+    else:
+        cs.not_applicable("F2a", statement, "paper configuration",
+                          "quick scale: the config differs from the paper's (see config.yaml)")
+    cs.write(claims)
