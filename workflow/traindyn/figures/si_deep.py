@@ -19,6 +19,15 @@ PAPER_T1 = dict(depth=56, seeds=6, ks=[1, 3, 5, 7, 9, 11], lr=0.1, batch=128, ep
                 milestones=[40, 80, 120, 160], stat_epochs=10)
 
 
+def config_claim(cs: ClaimSet, cid: str, statement: str, is_paper: bool) -> None:
+    """A claim about the configuration itself: only a paper-scale run can meet it."""
+    if is_paper:
+        cs.holds(cid, statement, True, "paper", "paper configuration", "exact")
+    else:
+        cs.not_applicable(cid, statement, "paper configuration",
+                          "quick scale: the config differs from the paper's (see config.yaml)")
+
+
 def optimizer_claims(cs: ClaimSet) -> None:
     """P1, P3, P4 on a fixed float32 problem: k = 1 vs torch.optim.SGD, k = 2, 4, 8 vs k = 1,
     k = 3 vs k = 1 after one step."""
@@ -104,13 +113,9 @@ def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png
              and all(config["table1"][k] == PAPER_T1[k] for k in
                      ("ks", "lr", "batch", "epochs", "milestones", "stat_epochs"))
              and config["dataset"] == "cifar10")
-    statement = ("configuration equals the paper's (ResNet-56, CIFAR-10, 6 seeds x k = 1..11, lr "
-                 "0.1, batch 128, 200 epochs, /10 at 40/80/120/160, last 10 epochs)")
-    if paper:
-        cs.holds("T1", statement, True, "paper", "paper configuration", "exact")
-    else:
-        cs.not_applicable("T1", statement, "paper configuration",
-                          "quick scale: the config differs from the paper's (see config.yaml)")
+    config_claim(cs, "T1", "configuration equals the paper's (ResNet-56, CIFAR-10, 6 seeds x k = "
+                 "1..11, lr 0.1, batch 128, 200 epochs, /10 at 40/80/120/160, last 10 epochs)",
+                 paper)
     seeds = sorted(stat.seed.unique())
     write_table(["activation", "row", *[f"seed {s}" for s in seeds], "std over seeds"], rows,
                 md=md, tex=tex, csv_path=csv,
@@ -150,11 +155,6 @@ def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: 
     paper = (config["network"]["depth"] == 56 and config["fig2"]["saves"] == 100
              and config["fig2"]["ns"] == [2, 4, 8, 16, 32, 320, 3200, 32000]
              and config["fig2"]["layer"] == "layer2.5.conv1")
-    statement = ("configuration equals the paper's (Swish ResNet-56, plain SGD, wd 5e-4, lr = 0.1/n "
-                 "for n = 2..32000, layer2.5.conv1, 100 saves)")
-    if paper:
-        cs.holds("F2a", statement, True, "paper", "paper configuration", "exact")
-    else:
-        cs.not_applicable("F2a", statement, "paper configuration",
-                          "quick scale: the config differs from the paper's (see config.yaml)")
+    config_claim(cs, "F2a", "configuration equals the paper's (Swish ResNet-56, plain SGD, wd 5e-4, "
+                 "lr = 0.1/n for n = 2..32000, layer2.5.conv1, 100 saves)", paper)
     cs.write(claims)
