@@ -115,3 +115,40 @@ def test_bad_settings_are_rejected():
         PerturbedSGD([torch.zeros(2)], [0, 1], 0.1)
     with pytest.raises(ValueError, match="unknown activation"):
         CopiesResNet(8, 1, act="tanh")
+
+
+RUNNER = """
+import sys
+from traindyn.instab.steps import table1_run
+table1_run(sys.argv[1], sys.argv[2], dataset="geomnist", seed=1, activation="relu", ks=[1, 3],
+           network=dict(depth=8, width=4, swish_beta=5.0), lr=0.05, momentum=0.9, nesterov=True,
+           weight_decay=5e-4, batch=16, epochs=4, milestones=[3], test_batch=64,
+           dtype="float32", device="cpu", deterministic=True)
+"""
+
+
+def test_sigkilled_table1_run_resumes_to_identical_results(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pyarrow.parquet as pq
+    from lesde_fixtures import geomnist_cache
+
+    data = geomnist_cache(tmp_path / "g.npz", n_train=16, n_val=8)
+    ref, out = tmp_path / "ref.parquet", tmp_path / "out.parquet"
+    subprocess.run([sys.executable, "-c", RUNNER, str(ref), data], check=True)
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(out), data])
+    ckpt = tmp_path / "out.parquet.ckpt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists() and not out.exists(), "the run finished before it could be killed"
+    subprocess.run([sys.executable, "-c", RUNNER, str(out), data], check=True)
+    a, b = pq.read_table(ref).to_pandas(), pq.read_table(out).to_pandas()
+    assert a.equals(b) and len(a) == 4 * 3  # 4 epochs x (2 copies + control)
+    assert not ckpt.exists()
