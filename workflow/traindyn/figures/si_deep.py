@@ -33,7 +33,7 @@ def optimizer_claims(cs: ClaimSet) -> None:
     k = 3 vs k = 1 after one step."""
     gen = torch.Generator().manual_seed(0)
     shape = (4, 256)  # 4 stacked copies of 256 weights
-    p0 = 0.1 * torch.randn(shape, generator=gen)
+    p0 = (0.1 * torch.randn(shape[1], generator=gen)).expand(shape).clone()  # identical copies
     grads = [1e-2 * torch.randn(shape[1], generator=gen) for _ in range(20)]
     ref = p0[0].clone().requires_grad_(True)
     sgd = torch.optim.SGD([ref], lr=0.1, momentum=0.9, weight_decay=5e-4, nesterov=True,
@@ -64,6 +64,14 @@ def optimizer_claims(cs: ClaimSet) -> None:
     cs.holds("P4", "k = 3 vs k = 1 after one step: some entries differ, by about one ulp",
              0 < frac <= 0.05 and rel < 1e-6, [round(frac, 4), rel],
              "0 < fraction <= 5%, relative difference < 1e-6", "qualitative", source="notes §5 P4")
+
+
+TINY = "run too small to test the paper (needs >= 3 seeds, >= 3 epochs, >= 10 saves)"
+
+
+def is_tiny(config: dict) -> bool:
+    t1 = config["table1"]
+    return len(t1["seeds"]) < 3 or t1["epochs"] < 3 or config["fig2"]["saves"] < 10
 
 
 def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png: str,
@@ -123,6 +131,8 @@ def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png
                         f"and by seed; mean over the last {stat_epochs} epochs; population stds")
     fig.suptitle("SI Table 1 — floating-point perturbations (rows) vs seeds (columns)")
     save_figure(fig, pdf, png)
+    if is_tiny(config):  # the optimizer checks and the null control still apply
+        cs.only_evaluable(TINY, lambda cid: cid.startswith("P"))
     cs.write(claims)
 
 
@@ -130,13 +140,17 @@ def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: 
     data = sorted((dict(np.load(p)) for p in runs), key=lambda d: -float(d["lr"]))
     cs = ClaimSet("SI", "Figure 2", "notes §2 Figure 2, §5 F2a-F2b")
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
-    floor = float(np.median([d["floor"] for d in data]))
+    # the rounding floor: two copies whose every weight differs by one unit in the last place
+    floor = float(torch.finfo(getattr(torch, config["dtype"])).eps)
+    first = float(np.median([d["floor"] for d in data]))
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(data)))
     for d, color in zip(data, colors):
         j = np.arange(1, len(d["divergence"]) + 1)
         ax.semilogy(j, np.maximum(d["divergence"], 1e-12), color=color,
                     label=f"lr = {float(d['lr']):.4g} (n = {int(d['n'])})")
-    ax.axhline(floor, color="gray", ls=":", label=f"rounding floor (after one update) {floor:.1e}")
+    ax.axhline(floor, color="gray", ls=":", label=f"rounding floor: 1 ulp everywhere ({floor:.1e})")
+    ax.axhline(first, color="gray", ls="--", lw=0.7,
+               label=f"after a single update ({first:.1e})")
     ax.set(xlabel="save j (weights after j·n updates; PDE time lr·j·n = 0.1·j)",
            ylabel="2·mean(|w1−w2| / (|w1|+|w2|))",
            title=f"SI Fig. 2 — {config['fig2']['layer']}, k = 1 vs k = 3, plain SGD")
@@ -144,8 +158,10 @@ def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: 
     save_figure(fig, pdf, png)
     final = [float(np.mean(d["divergence"][-3:])) for d in data]
     lrs = [float(d["lr"]) for d in data]
-    drops = all(a >= b for a, b in zip(final, final[1:]))
-    cs.holds("F2b-1", "final divergence decreases as lr decreases (mean of the last 3 saves)",
+    # ordered wherever it is above the rounding level (two runs at the floor may swap)
+    drops = all(a >= b or max(a, b) <= 10 * floor for a, b in zip(final, final[1:]))
+    cs.holds("F2b-1", "final divergence decreases as lr decreases above 10x the rounding floor "
+             "(mean of the last 3 saves)",
              drops, dict(zip([f"{lr:.4g}" for lr in lrs], [f"{v:.2e}" for v in final])),
              "non-increasing")
     cs.holds("F2b-2", "largest lr: final divergence >= 1e3 x the rounding floor",
@@ -157,4 +173,6 @@ def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: 
              and config["fig2"]["layer"] == "layer2.5.conv1")
     config_claim(cs, "F2a", "configuration equals the paper's (Swish ResNet-56, plain SGD, wd 5e-4, "
                  "lr = 0.1/n for n = 2..32000, layer2.5.conv1, 100 saves)", paper)
+    if is_tiny(config):
+        cs.only_evaluable(TINY, lambda cid: False)
     cs.write(claims)
