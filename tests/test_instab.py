@@ -152,3 +152,22 @@ def test_sigkilled_table1_run_resumes_to_identical_results(tmp_path):
     a, b = pq.read_table(ref).to_pandas(), pq.read_table(out).to_pandas()
     assert a.equals(b) and len(a) == 4 * 3  # 4 epochs x (2 copies + control)
     assert not ckpt.exists()
+
+
+def test_cifar_input_is_read_normalized_and_augmented(tmp_path):
+    from lesde_fixtures import cifar_archive
+
+    from traindyn.instab.steps import load_data
+
+    root = cifar_archive(tmp_path / "cifar", per_class_train=2, per_class_test=1)
+    data = load_data("cifar10", None, root, False, torch.float32, torch.device("cpu"))
+    assert data.x_train.shape == (100, 3, 32, 32) and data.x_test.shape == (10, 3, 32, 32)
+    assert data.n_classes == 10 and data.augment
+    # the red channel encodes the class in the fixture; normalized with the authors' constants
+    red = data.x_train[:, 0, 0, 0] * 0.267 + 0.507
+    torch.testing.assert_close(red, data.y_train.float() * 25 / 255, rtol=0, atol=1e-5)
+    x, y = next(minibatches(data, 16, 0, 0))
+    assert x.shape == (16, 3, 32, 32) and y.shape == (16,)
+    with pytest.raises(FileNotFoundError, match="cifar10_download"):
+        load_data("cifar10", None, str(tmp_path / "none"), False, torch.float32,
+                  torch.device("cpu"))
