@@ -81,8 +81,7 @@ def test_bad_config_stops_before_any_job(tiny_workdir):
 
 
 def test_tiny_run_outputs_and_claims(tiny_run):
-    stems = ("si/fig1_heat", "lesde/geomnist_samples", "si/fig3_linear_pde", "si/fig2_divergence",
-             "si/table1_accuracy",
+    stems = ("si/fig1_heat", "lesde/geomnist_samples", "si/fig3_linear_pde",
              "si/fig4_nonlinear_pde", "si/fig4_error_amplification", "lesde/fig1_separation",
              "lesde/fig3_impacts", "lesde/fig4_phase_transition", "lesde/fig5_leode",
              "lesde/neural_collapse")
@@ -99,9 +98,6 @@ def test_tiny_run_outputs_and_claims(tiny_run):
     # the tiny heat run stops at 1000 updates: H1's last snapshot cannot be evaluated, says why
     assert [k for k, v in verdicts.items() if v == "not-applicable"
             and not k.startswith(("T", "F2"))] == ["H1[n=2000]"]
-    # the tiny deep-network runs: optimizer checks and the null control are evaluated
-    for cid in ("P1", "P2[relu]", "P3", "P4"):
-        assert verdicts[cid] == "pass", cid
     # 3 trials x 40 iterations say nothing about LE-SDE: only the data-free checks are evaluated
     evaluated = {k: v for k, v in lesde.items() if v != "not-applicable"}
     assert evaluated == {"U1": "pass", "U4[p=0.0]": "pass", "U4[p=0.67]": "pass"}
