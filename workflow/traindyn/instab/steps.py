@@ -4,6 +4,7 @@ activation) and Figure 2 (one job per learning rate)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -89,7 +90,6 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
     table = table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()})
     with atomic_path(out) as tmp:
         pq.write_table(table, tmp)
-    import os
     os.remove(ckpt)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,8 +94,3 @@ def load_checkpoint(path: str, model, opt: PerturbedSGD, device):
 def progress(total: int, initial: int, desc: str):
     return tqdm(total=total, initial=initial, file=sys.stderr, mininterval=10, desc=desc)
 
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
