@@ -60,3 +60,21 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | str | os
     problems = config_errors(config, schema)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
+
+def sorted_keys(value: Any) -> Any:
+    """The config with every mapping's keys in sorted order. Snakemake compares rule params as
+    text, so the same values written in another key order (a reordered or re-dumped config.yaml)
+    would otherwise rerun every job whose params hold a config section."""
+    if isinstance(value, Mapping):
+        return {k: sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [sorted_keys(v) for v in value]
+    return value
+
+
+def canonicalize(config: dict[str, Any]) -> None:
+    """Sort the keys of Snakemake's config in place (it is a module-level dict the rules read)."""
+    ordered = sorted_keys(config)
+    config.clear()
+    config.update(ordered)
