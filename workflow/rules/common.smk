@@ -74,10 +74,12 @@ FAMILIES = {
                 for e in ("md", "tex", "csv", "pdf", "png")
             ],
             *figure("si/fig2_divergence"),
+            *figure("si/fig2_precision"),
         ],
         claims=[
             "results/claims/si_table1_accuracy.json",
             "results/claims/si_fig2_divergence.json",
+            "results/claims/si_fig2_precision.json",
         ],
     ),
     "lesde_logs": dict(
@@ -194,3 +196,8 @@ def instab_data(w):
         return {}
     seed = config["data"]["geomnist"]["seed"]
     return {"data": geomnist_path(ins["train_per_class"], ins["test_per_class"], seed)}
+
+
+def fig2_runs(dtype, ns):
+    """The Figure 2 runs (one per n) in one floating-point format."""
+    return [f"results/instab/fig2/{dtype}/n{n}.npz" for n in ns]

@@ -3,12 +3,13 @@ INSTAB = config["instab"]
 INSTAB_COMMON = dict(
     dataset=INSTAB["dataset"],
     network=INSTAB["network"],
-    dtype=INSTAB["dtype"],
     device=INSTAB["device"],
     deterministic=INSTAB["deterministic"],
     root=config["data"]["cifar10_root"],
     download=config["data"]["cifar10_download"],
 )
+
+
 INSTAB_LIB = (
     "instab/steps.py",
     "instab/train.py",
@@ -40,6 +41,7 @@ rule instab_table1_run:
             seed=int(w.seed),
             activation=w.activation,
             **{k: v for k, v in INSTAB["table1"].items() if k not in TABLE1_NOT_RUN},
+            dtype=INSTAB["dtype"],
             **INSTAB_COMMON,
         ),
     script:
@@ -51,11 +53,12 @@ rule instab_fig2_run:
         unpack(instab_data),
         code=lib(*INSTAB_LIB, "divergence.py"),
     output:
-        out="results/instab/fig2/n{n}.npz",
+        out="results/instab/fig2/{dtype}/n{n}.npz",
     log:
-        "results/logs/instab/fig2/n{n}.log",
+        "results/logs/instab/fig2/{dtype}/n{n}.log",
     wildcard_constraints:
         n=r"\d+",
+        dtype="bfloat16|float32|float64",
     conda:
         ENV
     threads: 2
@@ -65,6 +68,7 @@ rule instab_fig2_run:
         step="instab.steps:fig2_run",
         kwargs=lambda w: dict(
             n=int(w.n),
+            dtype=w.dtype,
             **{k: v for k, v in INSTAB["fig2"].items() if k != "ns"},
             **INSTAB_COMMON,
         ),
@@ -100,7 +104,7 @@ rule si_table1_accuracy:
 
 rule si_fig2_divergence:
     input:
-        runs=[f"results/instab/fig2/n{n}.npz" for n in INSTAB["fig2"]["ns"]],
+        runs=fig2_runs(INSTAB["dtype"], INSTAB["fig2"]["ns"]),
         code=lib("figures/si_deep.py", "plots/style.py", "claims.py"),
     output:
         pdf="figures/si/fig2_divergence.pdf",
@@ -116,6 +120,32 @@ rule si_fig2_divergence:
         ENV
     params:
         step="figures.si_deep:build_fig2",
+        kwargs=dict(config=INSTAB),
+    script:
+        STEP
+
+
+rule si_fig2_precision:
+    input:
+        runs=[
+            fig2_runs(d, INSTAB["precision"]["ns"])
+            for d in INSTAB["precision"]["dtypes"]
+        ],
+        code=lib("figures/si_precision.py", "plots/style.py", "claims.py"),
+    output:
+        pdf="figures/si/fig2_precision.pdf",
+        png=report(
+            "figures/si/fig2_precision.png",
+            caption="../report/si_fig2_precision.rst",
+            category="SI",
+        ),
+        claims="results/claims/si_fig2_precision.json",
+    log:
+        "results/logs/si/fig2_precision.log",
+    conda:
+        ENV
+    params:
+        step="figures.si_precision:build_precision",
         kwargs=dict(config=INSTAB),
     script:
         STEP
