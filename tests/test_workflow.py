@@ -84,7 +84,8 @@ def test_tiny_run_outputs_and_claims(tiny_run):
     stems = ("si/fig1_heat", "lesde/geomnist_samples", "si/fig3_linear_pde",
              "si/fig4_nonlinear_pde", "si/fig4_error_amplification", "lesde/fig1_separation",
              "lesde/fig3_impacts", "lesde/fig4_phase_transition", "lesde/fig5_leode",
-             "lesde/neural_collapse")
+             "lesde/neural_collapse", "si/table1_accuracy", "si/fig2_divergence",
+             "si/fig2_precision")
     for stem in stems:
         for ext in ("pdf", "png"):
             assert (tiny_run / "figures" / f"{stem}.{ext}").stat().st_size > 1000
@@ -97,7 +98,7 @@ def test_tiny_run_outputs_and_claims(tiny_run):
     assert [k for k, v in verdicts.items() if v == "fail"] == []
     # the tiny heat run stops at 1000 updates: H1's last snapshot cannot be evaluated, says why
     assert [k for k, v in verdicts.items() if v == "not-applicable"
-            and not k.startswith(("T", "F2"))] == ["H1[n=2000]"]
+            and not k.startswith(("T", "F2", "XP"))] == ["H1[n=2000]"]
     # 3 trials x 40 iterations say nothing about LE-SDE: only the data-free checks are evaluated
     evaluated = {k: v for k, v in lesde.items() if v != "not-applicable"}
     assert evaluated == {"U1": "pass", "U4[p=0.0]": "pass", "U4[p=0.67]": "pass"}
