@@ -25,7 +25,7 @@ pytestmark = pytest.mark.workflow
 
 SMALL = {
     "targets": {"si_heat": True, "si_pde": False, "lesde_data": True, "lesde_logs": True,
-                "lesde_figures": False},
+                "lesde_figures": False, "si_deep": False},
     "data": {"geomnist": {"train_per_class": 12, "val_per_class": 4}},
     "heat": {"max_steps": 1000, "sweep": {"dt_min": 0.4, "dt_max": 0.6, "n": 11, "steps": 500}},
     "lesde": {"checkpoint_every": 20, "geomnist_noise": {
