@@ -23,6 +23,9 @@ from traindyn.lesde.model import SimpleConv, init_params
 from traindyn.lesde.train import RunSpec, evaluate, train_step
 
 FWD_FLOP = 0.83e6  # SimpleConv, 1 channel, K = 3, forward
+# One-sample training step: forward + conv1 weight gradient + conv2 weight and input gradients
+# + FC weight and input gradients = 416k + 118k + 480k + 117k multiply-adds.
+STEP_FLOP = 2.26e6
 
 
 def sync(device):
@@ -90,10 +93,12 @@ def main() -> None:
     t_mm = rate(lambda: a @ a, device, 5)
     peak = 2 * 1024**3 / t_mm / 1e9
     achieved = images * FWD_FLOP / 1e9
+    print(f"  batched trainer at {STEP_FLOP / t_batch / 1e9:.1f} GFLOP/s; 20x the loop would need "
+          f"{20 * STEP_FLOP / t_loop / 1e9:.1f} GFLOP/s = {20 * STEP_FLOP / t_loop / 1e9 / peak:.0%}"
+          " of the matrix-product rate below")
     print("validation (all trials on shared images):")
     print(f"  {images:10.0f} images/s = {achieved:.1f} GFLOP/s")
     print(f"  matrix-product rate {peak:.1f} GFLOP/s -> achieved fraction {achieved / peak:.0%}")
-
 
 if __name__ == "__main__":
     main()
