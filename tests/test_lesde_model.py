@@ -51,8 +51,11 @@ def test_sgd_step_equals_torch_sgd_on_the_reference_module():
             opt.step()
             torch.testing.assert_close(logits[m], out[0].detach(), rtol=0, atol=1e-12)
             torch.testing.assert_close(losses[m], loss.detach(), rtol=0, atol=1e-12)
-    for m, ref in enumerate(refs):
-        torch.testing.assert_close(params["fc1_w"][m], ref.fc1.weight.detach(), rtol=0, atol=1e-12)
+    for m, ref in enumerate(refs):  # every layer's weights and biases (the FC ones by hand)
+        for name, p in params.items():
+            layer, kind = name.split("_")
+            want = getattr(getattr(ref, layer), "weight" if kind == "w" else "bias").detach()
+            torch.testing.assert_close(p[m], want, rtol=0, atol=1e-12, msg=name)
 
 
 @pytest.mark.parametrize("others", [1, 7])
