@@ -68,14 +68,19 @@ def _head(params: dict[str, torch.Tensor], h: torch.Tensor) -> torch.Tensor:
     return torch.baddbmm(params["fc3_b"][:, None], h, params["fc3_w"].transpose(1, 2))
 
 
-def logits_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """x: (M, C, H, W), image m for trial m -> logits (M, K). Grouped convolutions: one group
-    per trial, so every trial's arithmetic stays its own."""
+def features_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """x: (M, C, H, W), image m for trial m -> conv features (M, 400). Grouped convolutions: one
+    group per trial, so every trial's arithmetic stays its own."""
     m = params["conv1_w"].shape[0]
     w1 = params["conv1_w"].reshape(m * 6, *params["conv1_w"].shape[2:])
     h = _pool(F.conv2d(x.reshape(1, -1, *x.shape[2:]), w1, params["conv1_b"].reshape(-1),
                        groups=m))
-    return _head(params, _conv_stack(params, h).transpose(0, 1))[:, 0]
+    return _conv_stack(params, h)[0]
+
+
+def logits_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """x: (M, C, H, W), image m for trial m -> logits (M, K)."""
+    return _head(params, features_per_trial(params, x)[:, None])[:, 0]
 
 
 def logits_shared(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -98,11 +103,7 @@ def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
     elementwise outer products delta x input: the same products, hence bit-for-bit the same
     gradients (tests/test_lesde_model.py compares with torch.optim.SGD), 1.2x faster per step."""
     conv = {k: v.detach().requires_grad_(True) for k, v in params.items() if k.startswith("conv")}
-    m = conv["conv1_w"].shape[0]
-    w1 = conv["conv1_w"].reshape(m * 6, *conv["conv1_w"].shape[2:])
-    h = _pool(F.conv2d(x.reshape(1, -1, *x.shape[2:]), w1, conv["conv1_b"].reshape(-1),
-                       groups=m))
-    features = _conv_stack(conv, h)[0]  # (M, 400)
+    features = features_per_trial(conv, x)  # (M, 400)
     with torch.no_grad():
         acts = [features.detach()[:, None]]  # inputs of fc1, fc2, fc3: (M, 1, width)
         for i in (1, 2):
