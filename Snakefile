@@ -1,7 +1,13 @@
 # traindyn: rebuild the figures and tables of LE-SDE (NeurIPS 2021) and Surprising Instabilities
 # (NeurIPS 2022). Quick scale: `snakemake --cores all`; paper scale: add
 # `--configfile workflow/configs/paper.yaml`. See README.md for targets and profiles.
+import sys
+
 from snakemake.utils import min_version, validate
+
+# This checkout's library, before any installed copy: the rules' code inputs and the jobs
+# (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
+sys.path.insert(0, f"{workflow.basedir}/workflow")
 
 from traindyn.config import canonicalize, check_config
 

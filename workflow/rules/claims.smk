@@ -4,7 +4,7 @@
 rule claims:
     input:
         claim_files=all_claims(),
-        code=lib("claims.py"),
+        code=step_code("claims:gather"),
     output:
         out_md=report(
             "figures/claims.md", caption="../report/claims.rst", category="Claims"

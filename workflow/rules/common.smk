@@ -1,10 +1,8 @@
-# Shared helpers: library source paths (so editing a module reruns its stage), the step runner,
-# and the list of targets `rule all` builds from config["targets"].
-from pathlib import Path
-
+# Shared helpers: the step runner, its code inputs (the import closure of the step's module, so
+# editing any module a step imports reruns it), and the targets `rule all` builds.
+from traindyn.codedeps import step_code
 from traindyn.lesde.plan import find_run, runs
 
-LIB = Path(workflow.basedir) / "workflow" / "traindyn"
 STEP = "../scripts/step.py"
 ENV = "../../envs/science.yaml"
 GEOM = config["data"]["geomnist"]
@@ -12,12 +10,6 @@ GEOMNIST_DEFAULT = (
     f"results/data/geomnist/ntr{GEOM['train_per_class']}_nval{GEOM['val_per_class']}"
     f"_seed{GEOM['seed']}.npz"
 )
-
-
-def lib(*modules):
-    """Absolute paths of traindyn modules a rule depends on (plus the shared base modules)."""
-    base = ("atomic.py", "provenance.py")
-    return [str(LIB / m) for m in (*base, *modules)]
 
 
 def figure(stem):

@@ -3,7 +3,7 @@
 
 rule geomnist:
     input:
-        code=lib("data/geomnist.py"),
+        code=step_code("data.geomnist:build_geomnist"),
     output:
         out="results/data/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.npz",
     log:
@@ -27,7 +27,7 @@ rule geomnist:
 rule geomnist_samples:
     input:
         data=GEOMNIST_DEFAULT,
-        code=lib("figures/geomnist_samples.py", "plots/style.py", "data/geomnist.py"),
+        code=step_code("figures.geomnist_samples:build_samples_figure"),
     output:
         pdf="figures/lesde/geomnist_samples.pdf",
         png=report(

@@ -3,7 +3,7 @@
 
 rule heat_simulate:
     input:
-        code=lib("pde/heat.py", "pde/heat_step.py"),
+        code=step_code("pde.heat_step:run_heat"),
     output:
         out="results/si/heat/heat.npz",
     log:
@@ -22,7 +22,7 @@ rule heat_simulate:
 rule si_fig1_heat:
     input:
         sim_npz="results/si/heat/heat.npz",
-        code=lib("figures/si_heat.py", "pde/heat.py", "plots/style.py", "claims.py"),
+        code=step_code("figures.si_heat:build_heat_figure"),
     output:
         pdf="figures/si/fig1_heat.pdf",
         png=report(

@@ -10,20 +10,10 @@ INSTAB_COMMON = dict(
 )
 
 
-INSTAB_LIB = (
-    "instab/steps.py",
-    "instab/train.py",
-    "instab/resnet.py",
-    "instab/optimizer.py",
-    "instab/data.py",
-    "data/cifar.py",
-)
-
-
 rule instab_table1_run:
     input:
         unpack(instab_data),
-        code=lib(*INSTAB_LIB),
+        code=step_code("instab.steps:table1_run"),
     output:
         out="results/instab/table1/{activation}/seed{seed}.parquet",
     log:
@@ -51,7 +41,7 @@ rule instab_table1_run:
 rule instab_fig2_run:
     input:
         unpack(instab_data),
-        code=lib(*INSTAB_LIB, "divergence.py"),
+        code=step_code("instab.steps:fig2_run"),
     output:
         out="results/instab/fig2/{dtype}/n{n}.npz",
     log:
@@ -79,7 +69,7 @@ rule instab_fig2_run:
 rule si_table1_accuracy:
     input:
         runs=TABLE1_RUNS,
-        code=lib("figures/si_deep.py", "instab/optimizer.py", "tables.py", "claims.py"),
+        code=step_code("figures.si_deep:build_table1"),
     output:
         md=report(
             "figures/si/table1_accuracy.md",
@@ -105,7 +95,7 @@ rule si_table1_accuracy:
 rule si_fig2_divergence:
     input:
         runs=fig2_runs(INSTAB["dtype"], INSTAB["fig2"]["ns"]),
-        code=lib("figures/si_deep.py", "plots/style.py", "claims.py"),
+        code=step_code("figures.si_deep:build_fig2"),
     output:
         pdf="figures/si/fig2_divergence.pdf",
         png=report(
@@ -131,7 +121,7 @@ rule si_fig2_precision:
             fig2_runs(d, INSTAB["precision"]["ns"])
             for d in INSTAB["precision"]["dtypes"]
         ],
-        code=lib("figures/si_precision.py", "plots/style.py", "claims.py"),
+        code=step_code("figures.si_precision:build_precision"),
     output:
         pdf="figures/si/fig2_precision.pdf",
         png=report(

@@ -4,16 +4,7 @@
 rule lesde_train:
     input:
         unpack(lesde_data),
-        code=lib(
-            "lesde/train.py",
-            "lesde/model.py",
-            "lesde/steps.py",
-            "lesde/logs.py",
-            "lesde/seeds.py",
-            "lesde/noise.py",
-            "lesde/datasets.py",
-            "data/cifar.py",
-        ),
+        code=step_code("lesde.steps:train_run"),
     output:
         steps="results/lesde/{experiment}/{setting}/trials{lo}-{hi}.steps.parquet",
         val="results/lesde/{experiment}/{setting}/trials{lo}-{hi}.val.parquet",

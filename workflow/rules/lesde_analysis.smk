@@ -1,13 +1,12 @@
 # LE-SDE analysis: per-setting summaries of the logs, then Figures 1, 3, 4, 5 and the
 # neural-collapse extra, each with its claims.
-LESDE_FIG_LIB = ("figures/lesde_common.py", "plots/style.py", "claims.py")
 
 
 rule lesde_summary:
     input:
         steps=lambda w: setting_logs(w, "steps"),
         vals=lambda w: setting_logs(w, "val"),
-        code=lib("lesde/summary.py", "lesde/logs.py"),
+        code=step_code("lesde.summary:summarize"),
     output:
         out="results/lesde/{experiment}/{setting}/summary.npz",
     log:
@@ -24,7 +23,7 @@ rule lesde_summary:
 rule lesde_fig1_separation:
     input:
         summaries=[s for s, _ in fig_summaries()],
-        code=lib("figures/lesde_dynamics.py", "lesde/estimators.py", *LESDE_FIG_LIB),
+        code=step_code("figures.lesde_dynamics:build_fig1"),
     output:
         pdf="figures/lesde/fig1_separation.pdf",
         png=report(
@@ -47,7 +46,7 @@ rule lesde_fig1_separation:
 rule lesde_fig3_impacts:
     input:
         summaries=[s for s, _ in fig_summaries()],
-        code=lib("figures/lesde_dynamics.py", "lesde/estimators.py", *LESDE_FIG_LIB),
+        code=step_code("figures.lesde_dynamics:build_fig3"),
     output:
         pdf="figures/lesde/fig3_impacts.pdf",
         png=report(
@@ -79,12 +78,7 @@ rule lesde_fig3_impacts:
 rule lesde_fig4_phase_transition:
     input:
         summaries=noise_summaries(),
-        code=lib(
-            "figures/lesde_phase.py",
-            "lesde/estimators.py",
-            "lesde/noise.py",
-            *LESDE_FIG_LIB,
-        ),
+        code=step_code("figures.lesde_phase:build_fig4"),
     output:
         pdf="figures/lesde/fig4_phase_transition.pdf",
         png=report(
@@ -112,12 +106,7 @@ rule lesde_fig4_phase_transition:
 rule lesde_fig5_leode:
     input:
         summaries=[s for s, _ in fig_summaries()],
-        code=lib(
-            "figures/lesde_leode.py",
-            "lesde/leode.py",
-            "lesde/estimators.py",
-            *LESDE_FIG_LIB,
-        ),
+        code=step_code("figures.lesde_leode:build_fig5"),
     output:
         pdf="figures/lesde/fig5_leode.pdf",
         png=report(
@@ -146,7 +135,7 @@ rule lesde_fig5_leode:
 rule lesde_neural_collapse:
     input:
         summaries=[s for s, _ in fig_summaries()],
-        code=lib("figures/lesde_dynamics.py", *LESDE_FIG_LIB),
+        code=step_code("figures.lesde_dynamics:build_collapse"),
     output:
         pdf="figures/lesde/neural_collapse.pdf",
         png=report(

@@ -2,12 +2,11 @@
 # error amplification between rounding-perturbed copies (Figure 4 right).
 PDE = config["pde"]
 PROBLEM = {k: PDE[k] for k in ("image", "kernel", "swish_beta", "dtype")}
-PDE_LIB = ("pde/one_layer.py", "pde/inputs.py", "pde/pde_steps.py", "data/geomnist.py")
 
 
 rule pde_linear:
     input:
-        code=lib(*PDE_LIB, "pde/linear.py"),
+        code=step_code("pde.pde_steps:linear_pde"),
     output:
         out="results/si/pde/linear.npz",
     log:
@@ -29,7 +28,7 @@ rule pde_linear:
 
 rule pde_stability_table:
     input:
-        code=lib(*PDE_LIB, "pde/linear.py"),
+        code=step_code("pde.pde_steps:stability_table"),
     output:
         out="results/si/pde/stability_table.npz",
     log:
@@ -50,7 +49,7 @@ rule pde_stability_table:
 
 rule pde_nonlinear:
     input:
-        code=lib(*PDE_LIB, "pde/nonlinear.py"),
+        code=step_code("pde.pde_steps:nonlinear_pde"),
     output:
         out="results/si/pde/nonlinear.npz",
     log:
@@ -72,7 +71,7 @@ rule pde_nonlinear:
 
 rule pde_amplification:
     input:
-        code=lib(*PDE_LIB, "pde/nonlinear.py", "divergence.py"),
+        code=step_code("pde.pde_steps:error_amplification"),
     output:
         out="results/si/pde/amplification.npz",
     log:
@@ -95,9 +94,7 @@ rule pde_amplification:
 rule si_fig3_linear_pde:
     input:
         linear_npz="results/si/pde/linear.npz",
-        code=lib(
-            "figures/si_linear_pde.py", "plots/style.py", "claims.py", "pde/linear.py"
-        ),
+        code=step_code("figures.si_linear_pde:build_fig3"),
     output:
         pdf="figures/si/fig3_linear_pde.pdf",
         png=report(
@@ -120,7 +117,7 @@ rule si_fig3_linear_pde:
 rule si_table2_stability_bounds:
     input:
         table_npz="results/si/pde/stability_table.npz",
-        code=lib("figures/si_linear_pde.py", "tables.py", "claims.py"),
+        code=step_code("figures.si_linear_pde:build_table2"),
     output:
         md=report(
             "figures/si/table2_stability_bounds.md",
@@ -144,7 +141,7 @@ rule si_table2_stability_bounds:
 rule si_fig4_nonlinear_pde:
     input:
         nonlinear_npz="results/si/pde/nonlinear.npz",
-        code=lib("figures/si_nonlinear_pde.py", "plots/style.py", "claims.py"),
+        code=step_code("figures.si_nonlinear_pde:build_fig4_left"),
     output:
         pdf="figures/si/fig4_nonlinear_pde.pdf",
         png=report(
@@ -167,12 +164,7 @@ rule si_fig4_nonlinear_pde:
 rule si_fig4_error_amplification:
     input:
         amplification_npz="results/si/pde/amplification.npz",
-        code=lib(
-            "figures/si_nonlinear_pde.py",
-            "plots/style.py",
-            "claims.py",
-            "divergence.py",
-        ),
+        code=step_code("figures.si_nonlinear_pde:build_fig4_right"),
     output:
         pdf="figures/si/fig4_error_amplification.pdf",
         png=report(
