@@ -141,7 +141,7 @@ def test_sigkilled_table1_run_resumes_to_identical_results(tmp_path):
     ref, out = tmp_path / "ref.parquet", tmp_path / "out.parquet"
     subprocess.run([sys.executable, "-c", RUNNER, str(ref), data], check=True)
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(out), data])
-    ckpt = tmp_path / "out.parquet.ckpt"
+    ckpt = tmp_path / "out.parquet.work" / "checkpoint.pt"
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline:
         time.sleep(0.02)

@@ -15,7 +15,8 @@ import torch
 
 from traindyn.instab.optimizer import PerturbedSGD
 from traindyn.instab.resnet import CopiesResNet, init_copies
-from traindyn.instab.train import loss_and_step, numerics
+from traindyn.instab.train import loss_and_step
+from traindyn.runtime import numerics
 
 
 def make(depth, width, copies, device):
@@ -35,7 +36,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
-    numerics(True)
+    numerics(True).__enter__()  # for the whole benchmark process
     device = torch.device(args.device)
     gen = torch.Generator().manual_seed(1)
     batches = [(torch.randn(args.batch, 3, 32, 32, generator=gen).to(device),

@@ -119,6 +119,7 @@ def lesde_kwargs(w):
         experiment=run.experiment,
         setting=run.setting,
         trials=list(run.trials),
+        gpus=config["lesde"]["gpu"],
         **params,
     )
 

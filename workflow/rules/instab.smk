@@ -7,6 +7,7 @@ INSTAB_COMMON = dict(
     deterministic=INSTAB["deterministic"],
     root=config["data"]["cifar10_root"],
     download=config["data"]["cifar10_download"],
+    gpus=INSTAB["gpu"],
 )
 
 

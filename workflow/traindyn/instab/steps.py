@@ -1,11 +1,14 @@
 """Snakemake steps of the deep-network instability track: Table 1 (one job per seed and
-activation) and Figure 2 (one job per learning rate)."""
+activation) and Figure 2 (one job per learning rate and format). Both run inside an owned work
+directory tied to the run's fingerprint, checkpoint there, and check their output complete
+before publishing it."""
 
 from __future__ import annotations
 
 import json
-import os
+import time
 from collections.abc import Sequence
+from itertools import islice
 
 import numpy as np
 import pyarrow as pa
@@ -16,14 +19,16 @@ from ..atomic import atomic_path, save_npz
 from ..data.cifar import check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
 from ..divergence import relative_l1_divergence
-from ..lesde.train import resolve_device
 from ..provenance import provenance
+from ..runtime import numerics, resolve_device, torch_dtype
+from ..workdir import owned_workdir, run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
 from .optimizer import PerturbedSGD, split
 from .train import (NetSpec, accuracy, build, copies_identical, load_checkpoint, loss_and_step,
-                    numerics, progress, save_checkpoint)
+                    progress, save_checkpoint)
 
-DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
+TABLE1_COLUMNS = ["seed", "activation", "copy", "k", "control", "epoch", "test_acc",
+                  "train_loss", "control_identical"]
 
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
@@ -46,51 +51,71 @@ def load_data(dataset: str, data: str | None, root: str | None, download: bool, 
                      n_classes=int(d["y_train"].max()) + 1, augment=True)
 
 
-def _setup(dtype: str, device: str, deterministic: bool):
-    numerics(deterministic)
-    return DTYPES[dtype], resolve_device(device)
+def _identity(step_locals: dict, dataset: str, data: str | None, root: str | None,
+              device: torch.device) -> dict:
+    """Run fingerprint of a step from its arguments (outputs and GPU count left out)."""
+    skip = ("out", "gpus", "checkpoint_seconds", "dev")
+    params = {k: v for k, v in step_locals.items() if k not in skip}
+    inputs = [f"{root}/cifar-10-batches-py"] if dataset == "cifar10" else [data]
+    return run_fingerprint(__name__, params, inputs, device=device.type)
+
+
+def check_table1_complete(rows: list, ks: Sequence[int], epochs: int, name: str) -> None:
+    """One row per copy (every k and the control) and epoch, epochs 0..epochs-1 in order."""
+    want = [(e, c) for e in range(epochs) for c in range(len(ks) + 1)]
+    got = [(r[5], r[2]) for r in rows]
+    if got != want:
+        done = sorted({e for e, _ in got})
+        raise ValueError(f"Table 1 run {name} is incomplete: {len(got)} rows, expected "
+                         f"{len(want)} ({len(ks) + 1} copies x {epochs} epochs); epochs present: "
+                         f"{done[:3]}...{done[-3:] if done else ''}")
 
 
 def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, activation: str,
                ks: Sequence[int], network: dict, lr: float, momentum: float, nesterov: bool,
                weight_decay: float, batch: int, epochs: int, milestones: Sequence[int],
                test_batch: int, dtype: str, device: str, deterministic: bool,
-               root: str | None = None, download: bool = False) -> None:
+               root: str | None = None, download: bool = False, gpus: int = 0) -> None:
     """All perturbed copies of one seed plus a second k = 1 copy (the null control), trained on
     the same minibatches; per-epoch test accuracy of every copy, and whether the control is still
     bit-identical to the k = 1 copy."""
-    torch_dtype, dev = _setup(dtype, device, deterministic)
-    images = load_data(dataset, data, root, download, torch_dtype, dev)
-    copies = [*ks, 1]  # last copy: the null control, twin of the first k = 1 copy
-    first_k1 = list(ks).index(1)
-    net = NetSpec(network["depth"], network["width"], activation, network["swish_beta"])
-    model = build(net, images, copies, seed, torch_dtype, dev)
-    opt = PerturbedSGD(list(model.parameters()), copies, lr, momentum, 0.0, weight_decay, nesterov)
-    ckpt = out + ".ckpt"
-    start, rows = load_checkpoint(ckpt, model, opt, dev)
-    bar = progress(epochs, start, f"table1 {activation} seed {seed}")
-    for epoch in range(start, epochs):
-        opt.lr = lr * 0.1 ** sum(epoch >= m for m in milestones)
-        losses = [loss_and_step(model, opt, x, y)
-                  for x, y in minibatches(images, batch, seed, epoch)]
-        train_loss = torch.stack(losses).mean(dim=0).cpu().numpy()
-        acc = accuracy(model, images.x_test, images.y_test, test_batch)
-        twin = copies_identical(model, first_k1, len(copies) - 1)
-        for c, k in enumerate(copies):
-            rows.append([seed, activation, c, int(k), c == len(copies) - 1, epoch,
-                         float(acc[c]), float(train_loss[c]), bool(twin)])
-        save_checkpoint(ckpt, model, opt, epoch + 1, rows)
-        bar.update(1)
-    bar.close()
-    cols = ["seed", "activation", "copy", "k", "control", "epoch", "test_acc", "train_loss",
-            "control_identical"]
-    table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(cols)})
-    meta = provenance(dict(dataset=dataset, seed=seed, ks=list(ks), network=network, lr=lr,
-                           epochs=epochs), torch=torch.__version__, dtype=dtype, device=str(dev))
-    table = table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()})
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
-    os.remove(ckpt)
+    dev = resolve_device(device, gpus)
+    fingerprint = _identity(dict(locals()), dataset, data, root, dev)
+    with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
+        torch_dt = torch_dtype(dtype)
+        images = load_data(dataset, data, root, download, torch_dt, dev)
+        copies = [*ks, 1]  # last copy: the null control, twin of the first k = 1 copy
+        first_k1 = list(ks).index(1)
+        net = NetSpec(network["depth"], network["width"], activation, network["swish_beta"])
+        model = build(net, images, copies, seed, torch_dt, dev)
+        opt = PerturbedSGD(list(model.parameters()), copies, lr, momentum, 0.0, weight_decay,
+                           nesterov)
+        state = load_checkpoint(work, model, opt, dev) or {"epoch": 0, "rows": []}
+        start, rows = int(state["epoch"]), list(state["rows"])
+        bar = progress(epochs, start, f"table1 {activation} seed {seed}")
+        for epoch in range(start, epochs):
+            opt.lr = lr * 0.1 ** sum(epoch >= m for m in milestones)
+            losses = [loss_and_step(model, opt, x, y)
+                      for x, y in minibatches(images, batch, seed, epoch)]
+            train_loss = torch.stack(losses).mean(dim=0).cpu().numpy()
+            acc = accuracy(model, images.x_test, images.y_test, test_batch)
+            twin = copies_identical(model, first_k1, len(copies) - 1)
+            for c, k in enumerate(copies):
+                rows.append([seed, activation, c, int(k), c == len(copies) - 1, epoch,
+                             float(acc[c]), float(train_loss[c]), bool(twin)])
+            save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
+            bar.update(1)
+        bar.close()
+        check_table1_complete(rows, ks, epochs, out)
+        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
+        meta = provenance(dict(dataset=dataset, seed=seed, ks=list(ks), network=network, lr=lr,
+                               epochs=epochs), torch=torch.__version__, dtype=dtype,
+                          device=str(dev), run=fingerprint["params"])
+        table = table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()})
+        work.check()
+        with atomic_path(out) as tmp:
+            pq.write_table(table, tmp)
+        work.remove()
 
 
 def layer_weight(model, layer: str) -> torch.Tensor:
@@ -102,36 +127,57 @@ def layer_weight(model, layer: str) -> torch.Tensor:
 def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr: float,
              saves: int, layer: str, ks: Sequence[int], seed: int, network: dict,
              weight_decay: float, batch: int, dtype: str, device: str, deterministic: bool,
-             root: str | None = None, download: bool = False) -> None:
+             root: str | None = None, download: bool = False, gpus: int = 0,
+             checkpoint_seconds: float = 300.0) -> None:
     """Two copies (k = ks[0], ks[1]) with plain SGD at lr = base_lr / n; the configured layer's
-    weights after every n updates, for ``saves`` saves (saves * n updates, not n epochs)."""
-    torch_dtype, dev = _setup(dtype, device, deterministic)
-    images = load_data(dataset, data, root, download, torch_dtype, dev)
-    net = NetSpec(network["depth"], network["width"], "swish", network["swish_beta"])
-    model = build(net, images, list(ks), seed, torch_dtype, dev)
-    lr = base_lr / n
-    opt = PerturbedSGD(list(model.parameters()), list(ks), lr, 0.0, 0.0, weight_decay, False)
-    total = saves * n
-    div = np.empty(saves)
-    floor = None
-    step, epoch = 0, 0
-    bar = progress(total, 0, f"fig2 n={n}")
-    while step < total:
-        for x, y in minibatches(images, batch, seed, epoch):
-            loss_and_step(model, opt, x, y)
-            step += 1
+    weights after every n updates, for ``saves`` saves (saves * n updates, not n epochs). A
+    checkpoint is written at a save point once ``checkpoint_seconds`` have passed since the last."""
+    dev = resolve_device(device, gpus)
+    fingerprint = _identity(dict(locals()), dataset, data, root, dev)
+    with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
+        torch_dt = torch_dtype(dtype)
+        images = load_data(dataset, data, root, download, torch_dt, dev)
+        net = NetSpec(network["depth"], network["width"], "swish", network["swish_beta"])
+        model = build(net, images, list(ks), seed, torch_dt, dev)
+        lr = base_lr / n
+        opt = PerturbedSGD(list(model.parameters()), list(ks), lr, 0.0, 0.0, weight_decay, False)
+        total = saves * n
+        state = load_checkpoint(work, model, opt, dev) or {
+            "step": 0, "epoch": 0, "in_epoch": 0, "div": [], "floor": None}
+        step, epoch, in_epoch = state["step"], state["epoch"], state["in_epoch"]
+        div, floor = list(state["div"]), state["floor"]
+        bar = progress(total, step, f"fig2 n={n}")
+        last_save = time.monotonic()
+
+        def divergence() -> float:  # the watched layer leaves the device only here
             w = layer_weight(model, layer).detach().double().cpu().numpy()
-            if floor is None:
-                floor = float(relative_l1_divergence(w[0], w[1]))
-            if step % n == 0:
-                div[step // n - 1] = relative_l1_divergence(w[0], w[1])
-            if step == total:
-                break
-        bar.update(min(step, total) - bar.n)
-        epoch += 1
-    bar.close()
-    meta = provenance(dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves, layer=layer,
-                           ks=list(ks), seed=seed, network=network), torch=torch.__version__,
-                      dtype=dtype, device=str(dev))
-    save_npz(out, divergence=div, floor=floor, lr=lr, n=n, saves=saves,
-             provenance=json.dumps(meta))
+            return float(relative_l1_divergence(w[0], w[1]))
+
+        while step < total:
+            for x, y in islice(minibatches(images, batch, seed, epoch), in_epoch, None):
+                loss_and_step(model, opt, x, y)
+                step, in_epoch = step + 1, in_epoch + 1
+                if floor is None:
+                    floor = divergence()
+                if step % n == 0:
+                    div.append(divergence())
+                    if time.monotonic() - last_save >= checkpoint_seconds and step < total:
+                        save_checkpoint(work, model, opt, {"step": step, "epoch": epoch,
+                                                           "in_epoch": in_epoch, "div": div,
+                                                           "floor": floor})
+                        last_save = time.monotonic()
+                if step == total:
+                    break
+            else:
+                epoch, in_epoch = epoch + 1, 0
+            bar.update(step - bar.n)
+        bar.close()
+        if len(div) != saves:
+            raise ValueError(f"Figure 2 run {out} is incomplete: {len(div)} of {saves} saves")
+        meta = provenance(dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves, layer=layer,
+                               ks=list(ks), seed=seed, network=network), torch=torch.__version__,
+                          dtype=dtype, device=str(dev), run=fingerprint["params"])
+        work.check()
+        save_npz(out, divergence=np.asarray(div), floor=floor, lr=lr, n=n, saves=saves,
+                 provenance=json.dumps(meta))
+        work.remove()

@@ -1,9 +1,8 @@
-"""Training of perturbed copies of one CIFAR ResNet on the same minibatches (SI §1, Table 1 and
-Figure 2), resumable per epoch."""
+"""Training of perturbed copies of one CIFAR ResNet on the same minibatches (SI Table 1 and
+Figure 2), with checkpoints inside the job's owned work directory (:mod:`traindyn.workdir`)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 
@@ -13,22 +12,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..atomic import atomic_path
+from ..workdir import WorkDir
 from .data import ImageData, minibatches
 from .optimizer import PerturbedSGD, split
 from .resnet import CopiesResNet, init_copies
-
-
-def numerics(deterministic: bool) -> None:
-    """TF32 off (fp32 means fp32); deterministic kernels so the null control can hold."""
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        # Deterministic mode also NaN-fills every new tensor (a debugging aid against reads of
-        # uninitialized memory, which no kernel here does): a fifth of the CPU step time.
-        torch.utils.deterministic.fill_uninitialized_memory = False
-        torch.backends.cudnn.benchmark = False
 
 
 @dataclass(frozen=True)
@@ -79,19 +66,23 @@ def copies_identical(model: CopiesResNet, a: int, b: int) -> bool:
     return True
 
 
-def save_checkpoint(path: str, model, opt: PerturbedSGD, epoch: int, rows: list) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": model.state_dict(), "opt": opt.state(), "epoch": epoch,
-                    "rows": rows}, tmp)
+def save_checkpoint(work: WorkDir, model, opt: PerturbedSGD, progress: dict) -> None:
+    """Model, optimizer and the job's own ``progress`` record (counters, rows so far)."""
+    work.check()
+    with atomic_path(work.path / "checkpoint.pt") as tmp:
+        torch.save({"model": model.state_dict(), "opt": opt.state(), "progress": progress}, tmp)
 
 
-def load_checkpoint(path: str, model, opt: PerturbedSGD, device):
-    if not os.path.exists(path):
-        return 0, []
+def load_checkpoint(work: WorkDir, model, opt: PerturbedSGD, device) -> dict | None:
+    """Restore model and optimizer from the work directory; the saved ``progress`` or None.
+    (The directory's run fingerprint has matched, so the state is this run's.)"""
+    path = work.path / "checkpoint.pt"
+    if not path.exists():
+        return None
     state = torch.load(path, map_location=device, weights_only=True)
     model.load_state_dict(state["model"])
     opt.load(state["opt"])
-    return int(state["epoch"]), list(state["rows"])
+    return state["progress"]
 
 
 def progress(total: int, initial: int, desc: str):

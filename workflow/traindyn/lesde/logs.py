@@ -71,13 +71,16 @@ def write_part(path: str | os.PathLike, table: pa.Table) -> None:
 
 
 def merge_parts(parts: list[Path], out: str | os.PathLike, schema: pa.Schema,
-                metadata: dict) -> None:
-    """Stream the parts into one file (one row group per part) with provenance metadata."""
+                metadata: dict, check=None) -> None:
+    """Stream the parts into one file (one row group per part) with provenance metadata;
+    ``check(path, name)`` vets the merged file before it replaces ``out``."""
     schema = schema.with_metadata({b"traindyn": json.dumps(metadata).encode()})
     with atomic_path(out) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
             for part in parts:
                 writer.write_table(pq.read_table(part).cast(schema))
+        if check is not None:
+            check(tmp, name=out)
 
 
 def read_log(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Table:
@@ -89,5 +92,52 @@ def read_log(path: str | os.PathLike, columns: list[str] | None = None) -> pa.Ta
 
 
 def log_metadata(path: str | os.PathLike) -> dict:
-    meta = pq.read_schema(path).metadata or {}
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except (OSError, pa.ArrowException) as err:
+        raise ValueError(f"cannot read training log {path}: {err}") from err
     return json.loads(meta.get(b"traindyn", b"{}"))
+
+
+def eval_iterations(iterations: int, every: int) -> np.ndarray:
+    """Iterations after whose update the validation set is evaluated: 0, every, 2*every, ..., last."""
+    return np.unique(np.r_[np.arange(0, iterations, every), iterations - 1])
+
+
+def _ranges(values: np.ndarray) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9' (at most a few ranges)."""
+    if len(values) == 0:
+        return "none"
+    breaks = np.flatnonzero(np.diff(values) != 1)
+    starts, ends = np.r_[values[0], values[breaks + 1]], np.r_[values[breaks], values[-1]]
+    parts = [f"{a}-{b}" if a != b else f"{a}" for a, b in zip(starts, ends)]
+    return ", ".join(parts[:5]) + (f", ... ({len(parts)} ranges)" if len(parts) > 5 else "")
+
+
+def check_log_complete(path: str | os.PathLike, name: str | os.PathLike | None = None) -> None:
+    """Fail, naming the file and the missing iterations, unless the log has exactly one row per
+    trial and logged iteration of the run its metadata describes, in iteration-major order."""
+    name = name or path
+    spec = log_metadata(path).get("spec")
+    if not spec:
+        raise ValueError(f"training log {name} has no run metadata: it was not written by this "
+                         "pipeline's trainer (or is damaged); delete it to rebuild it")
+    table = read_log(path)
+    trials = np.asarray(spec["trials"], dtype=np.int64)
+    is_val = "val_loss" in table.column_names
+    itrs = (eval_iterations(spec["iterations"], spec["eval_every"]) if is_val
+            else np.arange(spec["iterations"]))
+    want_itr, want_trial = np.repeat(itrs, len(trials)), np.tile(trials, len(itrs))
+    got_itr = table["itr"].to_numpy().astype(np.int64)
+    got_trial = table["trial"].to_numpy().astype(np.int64)
+    if (len(got_itr) == len(want_itr) and np.array_equal(got_itr, want_itr)
+            and np.array_equal(got_trial, want_trial)):
+        return
+    present = {(i, t) for i, t in zip(got_itr.tolist(), got_trial.tolist())}
+    missing = np.array([i for i in itrs.tolist() if any((i, t) not in present
+                                                         for t in trials.tolist())], dtype=int)
+    kind = "validation" if is_val else "step"
+    raise ValueError(
+        f"{kind} log {name} is incomplete or out of order: {len(got_itr)} rows, expected "
+        f"{len(want_itr)} ({len(trials)} trials x {len(itrs)} iterations); iterations missing "
+        f"for some trial: {_ranges(missing)}. Delete it (and its .work folder) to rebuild it.")

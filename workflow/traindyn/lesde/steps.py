@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.cifar import check_cifar
+from ..workdir import run_fingerprint
 from .datasets import TrainData, cifar10, geomnist
 from .noise import corrupt_labels
 from .seeds import NOISE, numpy_rng
@@ -23,7 +24,8 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
               eval_every: int, eval_subset: int | None, seed: int, dtype: str, device: str,
               checkpoint_every: int, n_classes: int | None = None, root: str | None = None,
               download: bool = False, train_per_class: int | None = None,
-              val_per_class: int | None = None) -> None:
+              val_per_class: int | None = None, gpus: int = 0) -> None:
+    run = {k: v for k, v in locals().items() if k not in ("steps", "val", "data", "gpus")}
     if dataset == "cifar10":
         check_cifar(root, download)  # before any work
         ds = cifar10(root, n_classes, train_per_class, val_per_class, seed=seed, download=download)
@@ -38,4 +40,7 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
                    device=device, checkpoint_every=checkpoint_every)
     meta = dict(dataset=dataset, p=p, eval_subset=eval_subset, n_train=len(ds.y_train),
                 n_val=len(ds.y_val), n_classes=ds.n_classes, data=data)
-    train_trials(ds, y_used, spec, steps, val, steps + ".work", meta)
+    # The run's identity: its parameters, its input data (by content) and its code.
+    inputs = [f"{root}/cifar-10-batches-py"] if dataset == "cifar10" else [data]
+    fingerprint = run_fingerprint(__name__, run, inputs)
+    train_trials(ds, y_used, spec, steps, val, steps + ".work", meta, fingerprint, gpus)

@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..atomic import save_npz
-from .logs import log_metadata, read_log
+from .logs import check_log_complete, log_metadata, read_log
 
 
 def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: int,
@@ -38,6 +38,8 @@ def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: i
 
 
 def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples: int = 50) -> None:
+    for path in (*steps, *vals):
+        check_log_complete(path)  # a short or reordered log is an error naming it
     table = pa.concat_tables([read_log(p) for p in steps])
     k = sum(name.startswith("y_logit") for name in table.column_names)
     itr = table["itr"].to_numpy()

@@ -5,12 +5,13 @@ Each trial has its own initialization and its own sequence of sampled examples, 
 functions of (seed, experiment, trial), so its numbers do not depend on which other trials share
 the job. Every ``checkpoint_every`` iterations the logged rows go to a part file and the stacked
 parameters to a checkpoint (atomically, in that order); a killed job resumes from the last
-checkpoint, drops any later part, and ends with the same bytes as an uninterrupted run.
+checkpoint, drops any later part, and ends with the same bytes as an uninterrupted run. The work
+directory is owned by the job and tied to its run fingerprint (:mod:`traindyn.workdir`): state
+of another run is never resumed, and the logs are checked complete before they are published.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -23,12 +24,13 @@ from tqdm import tqdm
 
 from ..atomic import atomic_path
 from ..provenance import provenance
+from ..runtime import numerics, resolve_device, torch_dtype
+from ..workdir import WorkDir, owned_workdir
 from .datasets import TrainData
-from .logs import VAL_SCHEMA, merge_parts, steps_schema, steps_table, val_table, write_part
+from .logs import (VAL_SCHEMA, check_log_complete, eval_iterations, merge_parts, steps_schema,
+                   steps_table, val_table, write_part)
 from .model import init_params, logits_shared, sgd_step
 from .seeds import SAMPLE, numpy_rng
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass(frozen=True)
@@ -47,21 +49,10 @@ class RunSpec:
     trial_block: int = 25  # trials per batched call: larger blocks fall out of the CPU caches
 
 
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def sample_indices(spec: RunSpec, n_train: int) -> np.ndarray:
     """(iterations, M): the example each trial draws at each step, uniformly with replacement."""
     return np.stack([numpy_rng(spec.seed, spec.experiment, t, SAMPLE).integers(
         0, n_train, size=spec.iterations) for t in spec.trials], axis=1)
-
-
-def eval_iterations(iterations: int, every: int) -> np.ndarray:
-    """Iterations after whose update the validation set is evaluated: 0, every, 2*every, ..., last."""
-    return np.unique(np.r_[np.arange(0, iterations, every), iterations - 1])
 
 
 def blocks(params: dict[str, torch.Tensor], size: int):
@@ -96,23 +87,30 @@ def _checkpoint_path(work: Path) -> Path:
     return work / "checkpoint.pt"
 
 
-def _load_checkpoint(work: Path, spec: RunSpec, device: torch.device):
+def _load_checkpoint(work: Path, device: torch.device):
+    """The saved state (the work directory's run fingerprint already matched), or None."""
     path = _checkpoint_path(work)
     if not path.exists():
         return None
-    state = torch.load(path, map_location=device, weights_only=True)
-    if state["spec"] != repr(spec):
-        raise ValueError(f"checkpoint {path} belongs to another run ({state['spec']}); "
-                         "delete its folder to start over")
-    return state
+    return torch.load(path, map_location=device, weights_only=True)
 
 
 def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str,
-                 val_out: str, work_dir: str, metadata: dict) -> None:
-    """Train, log and merge. ``y_used`` are the training labels fed to SGD (maybe corrupted)."""
-    device = resolve_device(spec.device)
-    dtype = DTYPES[spec.dtype]
-    work = Path(work_dir)
+                 val_out: str, work_dir: str, metadata: dict, fingerprint: dict,
+                 gpus: int = 0) -> None:
+    """Train, log and merge. ``y_used`` are the training labels fed to SGD (maybe corrupted);
+    ``fingerprint`` identifies the run (:func:`traindyn.workdir.run_fingerprint`)."""
+    device = resolve_device(spec.device, gpus)
+    with numerics(deterministic=True), owned_workdir(
+            work_dir, {**fingerprint, "device": device.type}) as owned:
+        _train(data, y_used, spec, steps_out, val_out, owned, metadata, device)
+        owned.remove()
+
+
+def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, val_out: str,
+           owned: WorkDir, metadata: dict, device: torch.device) -> None:
+    dtype = torch_dtype(spec.dtype)
+    work = owned.path
     (work / "parts").mkdir(parents=True, exist_ok=True)
     trials = np.asarray(spec.trials)
     m, k = len(trials), data.n_classes
@@ -123,7 +121,7 @@ def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: 
     x_val = torch.as_tensor(data.x_val, dtype=dtype, device=device)
     y_val = torch.as_tensor(data.y_val, dtype=torch.long, device=device)
 
-    state = _load_checkpoint(work, spec, device)
+    state = _load_checkpoint(work, device)
     if state is None:
         params = init_params(spec.trials, seed=spec.seed, experiment=spec.experiment,
                              channels=data.x_train.shape[1], n_classes=k, dtype=dtype,
@@ -156,6 +154,7 @@ def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: 
                 vl, va = evaluate(params, x_val, y_val, spec.eval_batch, spec.trial_block)
                 val_loss[j], val_acc[j] = vl.cpu().numpy(), va.cpu().numpy()
                 j += 1
+        owned.check()  # never write a part into a directory that is no longer this job's
         smp = samples[start:stop]
         steps = steps_table(trials, np.arange(start, stop), smp, y_used[smp],
                             data.y_train[smp], logits.cpu().numpy(), losses.cpu().numpy())
@@ -164,16 +163,19 @@ def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: 
                    val_table(trials, part_evals, val_loss, val_acc))
         n_parts += 1
         start = stop
+        owned.check()
         with atomic_path(_checkpoint_path(work)) as tmp:
-            torch.save({"spec": repr(spec), "itr": start, "parts": n_parts,
+            torch.save({"itr": start, "parts": n_parts,
                         "params": {name: p.cpu() for name, p in params.items()}}, tmp)
         bar.update(n)
         bar.set_postfix(trial_steps_per_s=f"{m * bar.n / max(time.perf_counter() - t0, 1e-9):.0f}")
     bar.close()
     meta = provenance({**metadata, "spec": asdict(spec)}, torch=torch.__version__,
-                      dtype=spec.dtype, device=str(device))
+                      dtype=spec.dtype, device=str(device), spec=asdict(spec), run=metadata)
+    owned.check()
     parts = sorted((work / "parts").glob("part-*.steps.parquet"))
-    merge_parts(parts, steps_out, steps_schema(k), meta)
-    merge_parts([p.with_name(p.name.replace(".steps.", ".val.")) for p in parts], val_out, VAL_SCHEMA,
-                meta)
-    shutil.rmtree(work)
+    # Each merged log is checked complete (every trial x iteration, every evaluation) before it
+    # replaces the output: a short log is an error naming the missing range, never an output.
+    merge_parts(parts, steps_out, steps_schema(k), meta, check=check_log_complete)
+    merge_parts([p.with_name(p.name.replace(".steps.", ".val.")) for p in parts], val_out,
+                VAL_SCHEMA, meta, check=check_log_complete)
