@@ -1,6 +1,7 @@
 # traindyn: rebuild the figures and tables of LE-SDE (NeurIPS 2021) and Surprising Instabilities
 # (NeurIPS 2022). Quick scale: `snakemake --cores all`; paper scale: add
 # `--configfile workflow/configs/paper.yaml`. See README.md for targets and profiles.
+import os
 import sys
 
 from snakemake.utils import min_version, validate
@@ -9,17 +10,26 @@ from snakemake.utils import min_version, validate
 # (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 
-from traindyn.config import canonicalize, check_config
+from traindyn.config import canonicalize, check_config, check_yaml, load_schema
+from traindyn.config_checks import check_filled_config
 
 min_version("9.0")
+
+# A YAML syntax error named with its file and line (Snakemake's message names neither).
+for path in ["config.yaml", *workflow.overwrite_configfiles]:
+    if os.path.exists(path):
+        check_yaml(path)
 
 
 configfile: "config.yaml"
 
 
-# Clear messages naming each bad key first, then schema defaults filled in.
-check_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml")
-validate(config, "workflow/schemas/config.schema.yaml")
+# Before any job: clear messages naming each bad key, schema defaults filled in, then the rules
+# across keys, the memory the jobs would need and the external data they read.
+SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+check_config(config, SCHEMA)
+validate(config, SCHEMA)
+check_filled_config(config, load_schema(SCHEMA))
 # Key order carries no meaning: params built from the config must not change with it.
 canonicalize(config)
 

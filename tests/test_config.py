@@ -88,3 +88,118 @@ def test_all_violations_are_listed_at_once(schema, quick):
 def test_key_path_formatting():
     assert key_path(["heat", "panels", 1]) == "heat.panels[1]"
     assert key_path([]) == "<top level>"
+
+
+# ---------------------------------------------------------------- after defaults: the whole config
+
+from traindyn.config import check_yaml  # noqa: E402
+from traindyn.config_checks import check_filled_config, memory_estimates  # noqa: E402
+
+
+def _filled(config):
+    validate(config, str(SCHEMA), set_default=True)
+    return config
+
+
+def _problems(schema, config) -> str:
+    check_config(config, schema)  # each case passes the per-key schema ...
+    with pytest.raises(ConfigError) as err:  # ... and is stopped by the rules across keys
+        check_filled_config(_filled(config), schema)
+    return str(err.value)
+
+
+CROSS = [
+    ({"lesde": {"geomnist_noise": {"ps": [0.0, 0.666, 0.67]}}},
+     "0.666 and 0.67 are the same noise setting 'p0.67'"),
+    ({"lesde": {"geomnist_noise": {"ps": [0.1, 0.2]}}}, "ps must include 0.0"),
+    ({"lesde": {"geomnist_noise": {"enabled": False}}}, "ps must include 0.0"),
+    ({"lesde": {"geomnist_noise": {"eval_subset": 600}}}, "eval_subset (600) exceeds"),
+    ({"lesde": {"device": "cpu", "gpu": 1}}, "lesde.device is cpu but lesde.gpu"),
+    ({"instab": {"device": "cpu", "gpu": 2}}, "instab.device is cpu but instab.gpu"),
+    ({"heat": {"sweep": {"dt_min": 0.7, "dt_max": 0.3}}}, "heat.sweep.dt_min (0.7) must be below"),
+    ({"data": {"geomnist": {"blur_sigma": [1.2, 0.9]}}}, "blur_sigma: low 1.2 above high 0.9"),
+    ({"pde": {"kernel": {"size": 64}, "image": {"size": 32}}}, "pde.kernel.size (64) is larger"),
+    ({"instab": {"network": {"depth": 10}}}, "instab.network.depth (10) must be 6n+2"),
+    ({"instab": {"fig2": {"layer": "layer2.5.conv1"}}}, "'layer2.5.conv1' is not a convolution"),
+    ({"instab": {"fig2": {"layer": "fc"}}}, "'fc' is not a convolution"),
+    ({"instab": {"table1": {"ks": [3, 5]}}}, "instab.table1.ks must include 1"),
+    ({"instab": {"table1": {"stat_epochs": 5, "epochs": 4}}}, "stat_epochs (5) exceeds epochs (4)"),
+    ({"instab": {"table1": {"milestones": [4], "epochs": 4}}}, "milestones [4] are not below"),
+    ({"lesde": {"geomnist_noise": {"iterations": 10**12}}}, "lesde.geomnist_noise: the sizes"),
+    ({"heat": {"max_steps": 10**11}}, "heat: the sizes asked for need about"),
+    ({"pde": {"image": {"size": 10**6}}}, "pde: the sizes asked for"),
+    ({"instab": {"dataset": "cifar10"}}, "data.cifar10_root is not set (needed by instab.dataset)"),
+    ({"lesde": {"cifar": {"enabled": True}}, "data": {"cifar10_root": "/nonexistent/cifar"}},
+     "data.cifar10_root '/nonexistent/cifar' does not exist (needed by lesde.cifar.enabled)"),
+]
+
+
+@pytest.mark.parametrize("over,message", CROSS, ids=[m[:40] for _, m in CROSS])
+def test_rules_across_keys_stop_the_config(schema, over, message):
+    assert message in _problems(schema, copy.deepcopy(over))
+
+
+DUPLICATES = [
+    (["lesde", "geomnist_noise", "ps"], [0.0, 0.3, 0.0], "lesde.geomnist_noise.ps: 0.0 appears more than once"),
+    (["instab", "table1", "seeds"], [1, 2, 1], "instab.table1.seeds: 1 appears more than once"),
+    (["instab", "table1", "ks"], [1, 3, 3], "instab.table1.ks: 3 appears more than once"),
+    (["pde", "nonlinear", "lrs"], [0.01, 0.01], "pde.nonlinear.lrs: 0.01 appears more than once"),
+    (["pde", "linear", "table_lrs"], [1e-8, 1e-8], "pde.linear.table_lrs: 1e-08 appears more"),
+    (["instab", "fig2", "ns"], [1, 4, 4], "instab.fig2.ns: 4 appears more than once"),
+    (["lesde", "geomnist_size", "per_class"], [[40, 10], [40, 10]], "[40, 10] appears more"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", DUPLICATES, ids=[".".join(d[0]) for d in DUPLICATES])
+def test_repeated_sweep_values_are_named(schema, quick, path, value, message):
+    config = _set(copy.deepcopy(quick), path, value)
+    with pytest.raises(ConfigError) as err:
+        check_config(config, schema)
+    assert message in str(err.value)
+
+
+def test_integral_floats_become_integers_everywhere(schema):
+    config = _filled({"lesde": {"geomnist_noise": {"trials": 3.0, "iterations": 4.0e1}},
+                      "instab": {"table1": {"seeds": [1.0, 2.0]}},
+                      "pde": {"amplification": {"k": [1.0, 3.0]}}})
+    check_config(config, schema)
+    check_filled_config(config, schema)
+    noise = config["lesde"]["geomnist_noise"]
+    assert noise["trials"] == 3 and type(noise["trials"]) is int
+    assert type(noise["iterations"]) is int and noise["iterations"] == 40
+    assert all(type(s) is int for s in config["instab"]["table1"]["seeds"])
+    assert all(type(k) is int for k in config["pde"]["amplification"]["k"])
+    assert type(config["heat"]["panels"][0]) is float  # number keys keep their floats
+    with pytest.raises(ConfigError, match="lesde.geomnist_noise.trials: 3.5 is not of type"):
+        check_config({"lesde": {"geomnist_noise": {"trials": 3.5}}}, schema)
+
+
+def test_cifar_root_must_be_a_complete_copy(schema, tmp_path):
+    from lesde_fixtures import cifar_archive
+
+    over = {"instab": {"dataset": "cifar10"}, "data": {"cifar10_root": str(tmp_path / "f")}}
+    (tmp_path / "f").write_text("not a folder")
+    assert "is not a directory" in _problems(schema, copy.deepcopy(over))
+    root = cifar_archive(tmp_path / "cifar")
+    (tmp_path / "cifar" / "cifar-10-batches-py" / "data_batch_3").unlink()
+    over["data"]["cifar10_root"] = root
+    msg = _problems(schema, copy.deepcopy(over))
+    assert "not in the expected format" in msg and "data_batch_3" in msg
+    assert "cifar10_download: true" in msg
+    ok = _filled({"instab": {"dataset": "cifar10"}, "data": {"cifar10_root": str(tmp_path / "x"),
+                                                            "cifar10_download": True}})
+    check_filled_config(ok, schema)  # a download is allowed to fetch it
+
+
+def test_shipped_configs_pass_every_check(schema, quick):
+    check_filled_config(_filled(quick), schema)
+    check_filled_config(_filled(yaml.safe_load((ROOT / "tests/config.yaml").read_text())), schema)
+    est = memory_estimates(_filled(yaml.safe_load((ROOT / "workflow/configs/paper.yaml").read_text())))
+    assert max(est.values()) < 4 * 1024**3  # the paper scale fits a laptop's memory
+
+
+def test_yaml_syntax_errors_name_file_and_line(tmp_path):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("targets:\n  si_heat: true\n  si_pde: [true\nheat: {}\n")
+    with pytest.raises(ConfigError, match=r"config\.yaml, line \d+, column \d+: not valid YAML"):
+        check_yaml(bad)

@@ -23,6 +23,18 @@ def load_schema(path: str | os.PathLike) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text())
 
 
+def check_yaml(path: str | os.PathLike) -> None:
+    """Parse a config file, turning a YAML syntax error into one that names the file and line
+    (Snakemake's own message names neither)."""
+    try:
+        yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError(f"config file {where}: not valid YAML: {problem}") from None
+
+
 def key_path(parts: Any) -> str:
     """['heat', 'panels', 1] -> 'heat.panels[1]'."""
     out = ""
@@ -41,6 +53,11 @@ def _describe(error: jsonschema.ValidationError, defs: Mapping[str, Any]) -> str
         unknown = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, Mapping) else []
         names = ", ".join(f"{where}.{k}" if where != "<top level>" else k for k in unknown)
         return f"unknown key {names} (allowed here: {', '.join(allowed)})"
+    if error.validator == "uniqueItems":
+        seen, repeated = [], []
+        for v in error.instance:
+            (repeated if v in seen and v not in repeated else seen).append(v)
+        return f"{where}: {', '.join(map(repr, repeated))} appears more than once [schema rule: uniqueItems]"
     expected = error.schema.get("description")
     hint = f" — {expected}" if expected else ""
     return f"{where}: {error.message} [schema rule: {error.validator}]{hint}"

@@ -8,6 +8,10 @@ from pathlib import Path
 import numpy as np
 
 
+# The files of the python version of CIFAR-10, inside <root>/cifar-10-batches-py.
+CIFAR_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+
+
 def missing_cifar_message(root: str) -> str:
     return (f"CIFAR-10 not found under {root!r} (expected {root}/cifar-10-batches-py). Put a copy "
             "of the python version of CIFAR-10 there (https://www.cs.toronto.edu/~kriz/cifar.html, "

@@ -1,0 +1,220 @@
+"""Checks of a schema-valid, default-filled config that one key alone cannot express: integral
+floats made integers, sweep values that collide, rules across keys, memory the jobs would need,
+and external data that must be present. All run before any job (the Snakefile calls
+:func:`check_filled_config`), and every problem names its key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError
+from .data.cifar import CIFAR_FILES, missing_cifar_message
+from .lesde.noise import noise_name
+
+GIB = 1024**3
+
+
+# ---------------------------------------------------------------- integers
+
+
+def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A schema node with its ``$ref`` merged in: the node's own keys win, and its properties
+    are merged one by one with the referenced ones (``trials: {default: 10}`` over ``pos_int``)."""
+    if "$ref" not in schema:
+        return schema
+    ref = _resolve(defs[schema["$ref"].split("/")[-1]], defs)
+    merged = {**ref, **schema}
+    props = dict(ref.get("properties", {}))
+    for key, sub in schema.get("properties", {}).items():
+        props[key] = {**props.get(key, {}), **sub}
+    merged["properties"] = props
+    return merged
+
+
+def _wants_integer(schema: Mapping[str, Any]) -> bool:
+    t = schema.get("type")
+    return t == "integer" or (isinstance(t, list) and "integer" in t)
+
+
+def coerce_integers(config: Any, schema: Mapping[str, Any], defs: Mapping[str, Any] | None = None):
+    """Integer keys given as integral floats (``trials: 3.0``, ``iterations: 4.0e+1``) become
+    ints, in place, so every rule and job sees one type. (JSON Schema already accepts 3.0 as an
+    integer and rejects 3.5; this makes the acceptance consistent downstream.)"""
+    defs = schema.get("$defs", {}) if defs is None else defs
+    node = _resolve(schema, defs)
+    if isinstance(config, dict):
+        props = node.get("properties", {})
+        for key, value in config.items():
+            if key in props:
+                sub = _resolve(props[key], defs)
+                if _wants_integer(sub) and isinstance(value, float) and value.is_integer():
+                    config[key] = int(value)
+                else:
+                    coerce_integers(value, sub, defs)
+    elif isinstance(config, list) and "items" in node:
+        items = _resolve(node["items"], defs)
+        for i, value in enumerate(config):
+            if _wants_integer(items) and isinstance(value, float) and value.is_integer():
+                config[i] = int(value)
+            else:
+                coerce_integers(value, items, defs)
+    return config
+
+
+# ---------------------------------------------------------------- rules across keys
+
+
+def _duplicates(values, name=lambda v: v) -> list[Any]:
+    seen: dict[Any, Any] = {}
+    dup = []
+    for v in values:
+        key = name(v)
+        if key in seen:
+            dup.append((seen[key], v, key))
+        seen[key] = v
+    return dup
+
+
+def _stage_names(depth: int) -> set[str]:
+    """Names of the ResNet's convolutions a Figure 2 run may watch."""
+    n = (depth - 2) // 6
+    names = {"conv1"}
+    for stage in (1, 2, 3):
+        for block in range(n):
+            names |= {f"layer{stage}.{block}.conv1", f"layer{stage}.{block}.conv2"}
+    return names
+
+
+def consistency_errors(config: Mapping[str, Any]) -> list[str]:
+    """Rules between keys (the schema checks each key alone)."""
+    errs = []
+    targets, lesde, ins = config["targets"], config["lesde"], config["instab"]
+    noise = lesde["geomnist_noise"]
+    for a, b, name in _duplicates(noise["ps"], noise_name):
+        errs.append(f"lesde.geomnist_noise.ps: {a!r} and {b!r} are the same noise setting "
+                    f"'p{name}' (settings are named by p rounded to 2 decimals)")
+    if targets["lesde_figures"] and not (noise["enabled"] and 0.0 in noise["ps"]):
+        errs.append("lesde.geomnist_noise.ps must include 0.0 (and the experiment be enabled) "
+                    "while targets.lesde_figures is on: Figures 1, 3, 5 use the p = 0 run")
+    for key in ("geomnist_noise", "geomnist_size", "cifar"):
+        exp = lesde[key]
+        per_class = exp.get("val_per_class")
+        if exp["eval_subset"] is not None and per_class and exp["eval_subset"] > per_class:
+            errs.append(f"lesde.{key}.eval_subset ({exp['eval_subset']}) exceeds "
+                        f"val_per_class ({per_class}): use null to evaluate on all images")
+    if lesde["device"] == "cpu" and lesde["gpu"] > 0:
+        errs.append("lesde.device is cpu but lesde.gpu asks the scheduler for GPUs")
+    if ins["device"] == "cpu" and ins["gpu"] > 0:
+        errs.append("instab.device is cpu but instab.gpu asks the scheduler for GPUs")
+
+    heat = config["heat"]["sweep"]
+    if heat["dt_min"] >= heat["dt_max"]:
+        errs.append(f"heat.sweep.dt_min ({heat['dt_min']}) must be below dt_max ({heat['dt_max']})")
+    blur = config["data"]["geomnist"]["blur_sigma"]
+    if blur[0] > blur[1]:
+        errs.append(f"data.geomnist.blur_sigma: low {blur[0]} above high {blur[1]}")
+    pde = config["pde"]
+    if pde["kernel"]["size"] > pde["image"]["size"]:
+        errs.append(f"pde.kernel.size ({pde['kernel']['size']}) is larger than pde.image.size "
+                    f"({pde['image']['size']}): the valid convolution would be empty")
+
+    t1, depth = ins["table1"], ins["network"]["depth"]
+    if (depth - 2) % 6:
+        errs.append(f"instab.network.depth ({depth}) must be 6n+2 (8, 20, 32, 44, 56, 110, ...)")
+    elif ins["fig2"]["layer"] not in _stage_names(depth):
+        errs.append(f"instab.fig2.layer {ins['fig2']['layer']!r} is not a convolution of the "
+                    f"depth-{depth} ResNet (e.g. layer2.0.conv1; blocks per stage: "
+                    f"{(depth - 2) // 6})")
+    if 1 not in t1["ks"]:
+        errs.append("instab.table1.ks must include 1: the k = 1 copy is plain SGD and the twin of "
+                    "the null control")
+    if t1["stat_epochs"] > t1["epochs"]:
+        errs.append(f"instab.table1.stat_epochs ({t1['stat_epochs']}) exceeds epochs "
+                    f"({t1['epochs']})")
+    late = [m for m in t1["milestones"] if m >= t1["epochs"]]
+    if late:
+        errs.append(f"instab.table1.milestones {late} are not below epochs ({t1['epochs']}): "
+                    "the learning-rate drop would never happen")
+    return errs
+
+
+# ---------------------------------------------------------------- memory
+
+
+def memory_estimates(config: Mapping[str, Any]) -> dict[str, float]:
+    """Bytes of the largest arrays a step would hold, by config key (enabled parts only)."""
+    est: dict[str, float] = {}
+    for key in ("geomnist_noise", "geomnist_size", "cifar"):
+        exp = config["lesde"][key]
+        if not exp["enabled"]:
+            continue
+        k = 10 if key == "cifar" else 3
+        # training: the (iterations x trials) sample table; summary: every logged row of a
+        # setting (trial, itr, smp, labels, K logits, loss) in Arrow and in NumPy at once.
+        rows = exp["iterations"] * exp["trials"]
+        est[f"lesde.{key}"] = max(8 * exp["iterations"] * exp["trials_per_job"],
+                                  2 * rows * (8 * (k + 1) + 14))
+    heat = config["heat"]
+    est["heat"] = 8 * (heat["max_steps"] + 1) * heat["n_points"] * len(heat["panels"])
+    side = config["pde"]["image"]["size"]
+    est["pde"] = 8 * side * side * 40  # image, FFTs and gradient buffers of the one-layer CNN
+    return est
+
+
+def memory_errors(config: Mapping[str, Any], available: float | None = None) -> list[str]:
+    if available is None:
+        import psutil
+
+        available = psutil.virtual_memory().total
+    return [f"{key}: the sizes asked for need about {need / GIB:.1f} GiB of memory, more than "
+            f"this machine's {available / GIB:.1f} GiB; reduce them (or run on a larger node)"
+            for key, need in memory_estimates(config).items() if need > available]
+
+
+# ---------------------------------------------------------------- external data
+
+
+def cifar_needed(config: Mapping[str, Any]) -> list[str]:
+    """Config keys whose runs read CIFAR-10."""
+    keys = []
+    if config["lesde"]["cifar"]["enabled"]:
+        keys.append("lesde.cifar.enabled")
+    if config["instab"]["dataset"] == "cifar10":
+        keys.append("instab.dataset")
+    return keys
+
+
+def external_data_errors(config: Mapping[str, Any]) -> list[str]:
+    users = cifar_needed(config)
+    data = config["data"]
+    if not users or data["cifar10_download"]:
+        return []
+    root = data["cifar10_root"]
+    why = f"(needed by {', '.join(users)})"
+    if root is None:
+        return [f"data.cifar10_root is not set {why}: {missing_cifar_message('<unset>')}"]
+    path = Path(root)
+    if not path.exists():
+        return [f"data.cifar10_root {root!r} does not exist {why}: {missing_cifar_message(root)}"]
+    if not path.is_dir():
+        return [f"data.cifar10_root {root!r} is not a directory {why}: "
+                f"{missing_cifar_message(root)}"]
+    base = path / "cifar-10-batches-py"
+    missing = [f for f in CIFAR_FILES if not (base / f).is_file()]
+    if missing:
+        return [f"data.cifar10_root {root!r} is not in the expected format {why}: missing "
+                f"{', '.join(f'cifar-10-batches-py/{m}' for m in missing)}. "
+                f"{missing_cifar_message(root)}"]
+    return []
+
+
+def check_filled_config(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
+    """Coerce integral floats, then raise :class:`ConfigError` listing every cross-key, memory
+    and external-data problem."""
+    coerce_integers(config, schema)
+    problems = consistency_errors(config) + memory_errors(config) + external_data_errors(config)
+    if problems:
+        raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
+
