@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: all pipeline test setup lint clean-results
+.PHONY: all pipeline test setup lint clean-results report-partial
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
@@ -27,6 +27,12 @@ pipeline: $(STAMP)
 # The report is rebuilt only when the claims (written after every figure/table) changed.
 figures/report.html: figures/claims.md
 	$(SNAKEMAKE) --report $@
+
+# A report of whatever exists now (a partial or interrupted run): Snakemake's plain --report needs
+# every figure of the config, so it is asked for the figures and tables that are there.
+report-partial: $(STAMP)
+	$(SNAKEMAKE) --report figures/report.html \
+	    $$(find figures -type f \( -name '*.png' -o -name '*.md' \) 2>/dev/null | sort)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -156,3 +156,17 @@ def test_report_is_built(tiny_run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (tmp_path / "report.html").read_text(errors="replace")
     assert "fig1_heat.png" in html and "claims.md" in html
+    assert "System Message" not in html  # docutils' box for a caption it could not parse
+
+
+def test_report_of_a_partial_run(tiny_run, tmp_path):
+    """`make report-partial` reports what exists, e.g. after one figure was deleted."""
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run, work, symlinks=True)
+    (work / "figures/lesde/geomnist_samples.png").unlink()
+    smk = f"{SNAKEMAKE} -s {ROOT / 'Snakefile'}"
+    proc = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "-C", str(work), "report-partial",
+                           f"SNAKEMAKE={smk}", "STAMP="], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (work / "figures/report.html").read_text(errors="replace")
+    assert "fig1_heat.png" in html and "geomnist_samples.png" not in html
