@@ -265,3 +265,31 @@ def test_instab_runs_resume_only_their_own_state(tmp_path, kind, suffix, change)
         assert ("resuming" in log) == (config == {}) and ("another run" in log) == bool(config)
         assert _same_output(out, expected)
         assert not Path(f"{out}.work").exists()
+
+
+def test_a_truncated_npz_is_an_error_naming_the_file(tmp_path):
+    from traindyn.atomic import load_npz, save_npz
+
+    path = tmp_path / "r.npz"
+    save_npz(path, a=np.arange(1000.0))
+    assert np.array_equal(load_npz(path)["a"], np.arange(1000.0))
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"cannot read result file .*r\.npz"):
+        load_npz(path)
+
+
+def test_instab_readers_reject_short_outputs(tmp_path):
+    from traindyn.atomic import save_npz
+    from traindyn.instab.outputs import read_fig2_run, read_table1_run
+
+    rows = [(e, c) for e in range(3) for c in range(3)]  # 3 epochs x (k = 1, 3 and the control)
+    table = pa.table({"epoch": [e for e, _ in rows], "copy": [c for _, c in rows]})
+    meta = {b"traindyn": json.dumps({"run": {"ks": [1, 3], "epochs": 3}}).encode()}
+    pq.write_table(table.replace_schema_metadata(meta), tmp_path / "t.parquet")
+    assert read_table1_run(tmp_path / "t.parquet").num_rows == 9
+    pq.write_table(table.slice(0, 6).replace_schema_metadata(meta), tmp_path / "s.parquet")
+    with pytest.raises(ValueError, match=r"s\.parquet is incomplete: 6 rows, expected 9"):
+        read_table1_run(tmp_path / "s.parquet")
+    save_npz(tmp_path / "f.npz", divergence=np.ones(4), saves=5)
+    with pytest.raises(ValueError, match=r"f\.npz is incomplete: 4 of 5 saves"):
+        read_fig2_run(tmp_path / "f.npz")

@@ -1,10 +1,12 @@
-"""Atomic file writes: a reader never sees a half-written output, a crash leaves none behind."""
+"""Result files: atomic writes (a reader never sees a half-written output, a crash leaves none
+behind), and reads that name the file when it is missing, truncated or corrupted."""
 
 from __future__ import annotations
 
 import json
 import os
 import tempfile
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,6 +47,17 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **arrays)
+
+
+def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` result; a damaged file is an error naming it (numpy alone says
+    "BadZipFile: File is not a zip file" without a name)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"cannot read result file {path} ({type(err).__name__}: {err}); it is "
+                         "truncated or damaged: delete it to rebuild it") from err
 
 
 def _jsonable(obj: Any) -> Any:

@@ -24,12 +24,9 @@ from ..runtime import numerics, resolve_device, torch_dtype
 from ..workdir import owned_workdir, run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
 from .optimizer import PerturbedSGD, split
+from .outputs import TABLE1_COLUMNS, check_table1_rows
 from .train import (NetSpec, accuracy, build, copies_identical, load_checkpoint, loss_and_step,
                     progress, save_checkpoint)
-
-TABLE1_COLUMNS = ["seed", "activation", "copy", "k", "control", "epoch", "test_acc",
-                  "train_loss", "control_identical"]
-
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
               device) -> ImageData:
@@ -58,17 +55,6 @@ def _identity(step_locals: dict, dataset: str, data: str | None, root: str | Non
     params = {k: v for k, v in step_locals.items() if k not in skip}
     inputs = [f"{root}/cifar-10-batches-py"] if dataset == "cifar10" else [data]
     return run_fingerprint(__name__, params, inputs, device=device.type)
-
-
-def check_table1_complete(rows: list, ks: Sequence[int], epochs: int, name: str) -> None:
-    """One row per copy (every k and the control) and epoch, epochs 0..epochs-1 in order."""
-    want = [(e, c) for e in range(epochs) for c in range(len(ks) + 1)]
-    got = [(r[5], r[2]) for r in rows]
-    if got != want:
-        done = sorted({e for e, _ in got})
-        raise ValueError(f"Table 1 run {name} is incomplete: {len(got)} rows, expected "
-                         f"{len(want)} ({len(ks) + 1} copies x {epochs} epochs); epochs present: "
-                         f"{done[:3]}...{done[-3:] if done else ''}")
 
 
 def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, activation: str,
@@ -106,7 +92,7 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
             save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
         bar.close()
-        check_table1_complete(rows, ks, epochs, out)
+        check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
         meta = provenance(dict(dataset=dataset, seed=seed, ks=list(ks), network=network, lr=lr,
                                epochs=epochs), torch=torch.__version__, dtype=dtype,

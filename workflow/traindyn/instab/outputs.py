@@ -1,0 +1,57 @@
+"""The result files of the instability runs, checked complete when written and when read:
+Table 1 runs (Parquet, one row per copy and epoch) and Figure 2 runs (npz, one divergence per
+save). A short or damaged file is an error naming it, never a smaller table or curve."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..atomic import load_npz
+
+TABLE1_COLUMNS = ["seed", "activation", "copy", "k", "control", "epoch", "test_acc",
+                  "train_loss", "control_identical"]
+
+
+def check_table1_rows(epochs_and_copies: Sequence[tuple[int, int]], ks: Sequence[int],
+                      epochs: int, name: str | os.PathLike) -> None:
+    """One row per copy (every k and the control) and epoch, epochs 0..epochs-1 in order."""
+    want = [(e, c) for e in range(epochs) for c in range(len(ks) + 1)]
+    got = [tuple(map(int, ec)) for ec in epochs_and_copies]
+    if got != want:
+        done = sorted({e for e, _ in got})
+        raise ValueError(f"Table 1 run {name} is incomplete: {len(got)} rows, expected "
+                         f"{len(want)} ({len(ks) + 1} copies x {epochs} epochs); epochs present: "
+                         f"{_span(done)}. Delete it (and its .work folder) to rebuild it.")
+
+
+def _span(values: list[int]) -> str:
+    return "none" if not values else f"{values[0]}..{values[-1]} ({len(values)} of them)"
+
+
+def read_table1_run(path: str | os.PathLike) -> pa.Table:
+    """A Table 1 run, checked against the run parameters stored in its metadata."""
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as err:
+        raise ValueError(f"cannot read Table 1 run {path}: {err}") from err
+    run = json.loads((table.schema.metadata or {}).get(b"traindyn", b"{}")).get("run")
+    if not run:
+        raise ValueError(f"Table 1 run {path} has no run metadata; delete it to rebuild it")
+    pairs = zip(table["epoch"].to_pylist(), table["copy"].to_pylist())
+    check_table1_rows(list(pairs), run["ks"], run["epochs"], path)
+    return table
+
+
+def read_fig2_run(path: str | os.PathLike) -> dict:
+    """A Figure 2 run: every save present."""
+    data = load_npz(path)
+    saves = int(data["saves"])
+    if data["divergence"].shape != (saves,):
+        raise ValueError(f"Figure 2 run {path} is incomplete: {data['divergence'].shape[0]} of "
+                         f"{saves} saves. Delete it (and its .work folder) to rebuild it.")
+    return data
