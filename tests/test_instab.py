@@ -171,3 +171,30 @@ def test_cifar_input_is_read_normalized_and_augmented(tmp_path):
     with pytest.raises(FileNotFoundError, match="cifar10_download"):
         load_data("cifar10", None, str(tmp_path / "none"), False, torch.float32,
                   torch.device("cpu"))
+
+
+# Parameters of one CIFAR ResNet (10 classes), counted by hand: option A at depth 20 is
+# 432 + 32 (stem) + 14,016 + 51,072 + 203,520 (stages) + 650 (classifier) = 269,722, and each
+# further block per stage adds 4,672 + 18,560 + 73,984 = 97,216; option B's two projections add
+# 16*32 + 64 + 32*64 + 128 = 2,752. ResNet-56: 853,018 (A) and 855,770 (B, the authors' network).
+@pytest.mark.parametrize("depth", [20, 32, 44, 56, 110])
+def test_parameter_counts_of_both_shortcuts(depth):
+    n = (depth - 2) // 6
+    option_a = 269_722 + (n - 3) * 97_216
+    for shortcut, expected in (("A", option_a), ("B", option_a + 2_752)):
+        for copies in (1, 3):
+            net = CopiesResNet(depth, copies, shortcut=shortcut)
+            assert sum(p.numel() for p in net.parameters()) == copies * expected
+    if depth == 56:  # the counts quoted for the authors' ResNet-56 and He et al.'s
+        assert (option_a, option_a + 2_752) == (853_018, 855_770)
+
+
+def test_projection_shortcut_copies_match_copies_alone():
+    torch.manual_seed(0)
+    both = CopiesResNet(8, 2, width=4, shortcut="B")
+    init_copies(both, torch.Generator().manual_seed(3))
+    alone = CopiesResNet(8, 1, width=4, shortcut="B")
+    init_copies(alone, torch.Generator().manual_seed(3))
+    x = torch.randn(5, 3, 32, 32)
+    torch.testing.assert_close(both(x)[1], alone(x)[0], rtol=0, atol=1e-5)
+    assert both.layer2[0].project is not None and both.layer1[0].project is None

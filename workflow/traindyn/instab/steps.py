@@ -72,7 +72,8 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         images = load_data(dataset, data, root, download, torch_dt, dev)
         copies = [*ks, 1]  # last copy: the null control, twin of the first k = 1 copy
         first_k1 = list(ks).index(1)
-        net = NetSpec(network["depth"], network["width"], activation, network["swish_beta"])
+        net = NetSpec(network["depth"], network["width"], activation, network["swish_beta"],
+                      network.get("shortcut", "B"))
         model = build(net, images, copies, seed, torch_dt, dev)
         opt = PerturbedSGD(list(model.parameters()), copies, lr, momentum, 0.0, weight_decay,
                            nesterov)
@@ -123,7 +124,8 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
     with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
         torch_dt = torch_dtype(dtype)
         images = load_data(dataset, data, root, download, torch_dt, dev)
-        net = NetSpec(network["depth"], network["width"], "swish", network["swish_beta"])
+        net = NetSpec(network["depth"], network["width"], "swish", network["swish_beta"],
+                      network.get("shortcut", "B"))
         model = build(net, images, list(ks), seed, torch_dt, dev)
         lr = base_lr / n
         opt = PerturbedSGD(list(model.parameters()), list(ks), lr, 0.0, 0.0, weight_decay, False)

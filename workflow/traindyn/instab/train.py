@@ -24,11 +24,12 @@ class NetSpec:
     width: int
     activation: str
     swish_beta: float
+    shortcut: str = "B"  # the authors' projection; "A" for zero-padding shortcuts
 
 
 def build(spec: NetSpec, data: ImageData, ks: list[int], seed: int, dtype, device):
     model = CopiesResNet(spec.depth, len(ks), data.x_train.shape[1], data.n_classes, spec.width,
-                         spec.activation, spec.swish_beta)
+                         spec.activation, spec.swish_beta, spec.shortcut)
     init_copies(model, torch.Generator().manual_seed(seed))
     return model.to(device=device, dtype=dtype)
 
