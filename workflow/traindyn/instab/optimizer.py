@@ -1,17 +1,23 @@
-"""The perturbed SGD of the authors' PDE_nesterov (SI notes §1): torch-1.8 SGD with the step split
-as (lr*k) * (d_p/k). In exact arithmetic every k gives the same update; in floating point k = 1 is
+"""The perturbed SGD of the authors' PDE_nesterov: torch-1.8 SGD with the step split as
+(lr*k) * (d_p/k). In exact arithmetic every k gives the same update; in floating point k = 1 is
 plain SGD bit for bit, powers of two change nothing, other k round differently.
 
 Per parameter, in the authors' order: d_p = g + wd*p; momentum buffer (clone on the first step,
 then buf = m*buf + (1-dampening)*d_p); Nesterov d_p = d_p + m*buf (else d_p = buf); d_p = d_p / k;
-p += -(lr*k) * d_p. Copies are stacked on the leading axis (copies * n, ...), each with its own k;
-the element-wise steps run on the whole stack (identical per element), the last one copy by copy
-with exactly the kernel torch.optim.SGD(foreach=False) uses.
+p += -(lr*k) * d_p.
+
+A ``torch.optim.Optimizer``: use it on any model (``PerturbedSGD(model.parameters(), ks=3,
+lr=0.1)``), with ``state_dict``/``load_state_dict`` and the ``torch.optim.lr_scheduler`` classes.
+For C copies of a model stacked on the leading axis of every parameter ((C * n, ...), as
+``CopiesResNet`` holds them) pass one k per copy (``ks=[1, 3, 5]``). Each stage runs as one
+multi-tensor (foreach) operation over all parameters of a group, and the last one once per copy,
+so a step launches a few kernels per copy instead of a few per parameter and copy; on the CPU the
+foreach operations are the per-tensor kernels, so the result is bitwise that of a loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -21,44 +27,65 @@ def split(t: torch.Tensor, copies: int) -> torch.Tensor:
     return t.view(copies, t.shape[0] // copies, *t.shape[1:])
 
 
-class PerturbedSGD:
-    def __init__(self, params: Sequence[torch.Tensor], ks: Sequence[int], lr: float,
+class PerturbedSGD(torch.optim.Optimizer):
+    def __init__(self, params: Iterable, ks: int | Sequence[int], lr: float,
                  momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False) -> None:
+        ks = [int(ks)] if isinstance(ks, (int, float)) else [int(k) for k in ks]
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        if any(k < 1 for k in ks):
-            raise ValueError(f"perturbation factors k must be >= 1, got {list(ks)}")
-        self.params = list(params)
-        self.ks = [int(k) for k in ks]
-        self.lr, self.momentum, self.dampening = lr, momentum, dampening
-        self.weight_decay, self.nesterov = weight_decay, nesterov
-        self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
+        if not ks or any(k < 1 for k in ks):
+            raise ValueError(f"perturbation factors k must be >= 1, got {ks}")
+        if lr <= 0:
+            raise ValueError(f"learning rate must be > 0, got {lr}")
+        defaults = dict(lr=lr, ks=ks, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            c = len(group["ks"])
+            for p in group["params"]:
+                if c > 1 and (p.ndim == 0 or p.shape[0] % c):
+                    raise ValueError(f"a parameter of shape {tuple(p.shape)} cannot hold "
+                                     f"{len(group['ks'])} stacked copies")
+
+    @property
+    def ks(self) -> list[int]:
+        return self.param_groups[0]["ks"]
 
     @torch.no_grad()
-    def step(self) -> None:
-        for i, p in enumerate(self.params):
-            grad = p.grad
-            d_p = grad.add(p, alpha=self.weight_decay) if self.weight_decay else grad.clone()
-            if self.momentum:
-                if self.buffers[i] is None:
-                    self.buffers[i] = d_p.clone().detach()
-                else:
-                    self.buffers[i].mul_(self.momentum).add_(d_p, alpha=1 - self.dampening)
-                buf = self.buffers[i]
-                d_p = d_p.add(buf, alpha=self.momentum) if self.nesterov else buf.clone()
-            d_view, p_view = split(d_p, len(self.ks)), split(p, len(self.ks))
-            for c, k in enumerate(self.ks):  # copy c of the stacked parameter
-                scaled = d_view[c] / k if k != 1 else d_view[c]
-                p_view[c].add_(scaled, alpha=-(self.lr * k))
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                self._update(group, params)
+        return loss
 
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    def state(self) -> dict:
-        return {"buffers": [b for b in self.buffers], "lr": self.lr}
-
-    def load(self, state: dict) -> None:
-        self.buffers = list(state["buffers"])
-        self.lr = state["lr"]
+    def _update(self, group: dict, params: list[torch.Tensor]) -> None:
+        grads = [p.grad for p in params]
+        wd, m, damp = group["weight_decay"], group["momentum"], group["dampening"]
+        d_ps = torch._foreach_add(grads, params, alpha=wd) if wd else [g.clone() for g in grads]
+        if m:
+            states = [self.state[p] for p in params]
+            new = [i for i, s in enumerate(states) if "momentum_buffer" not in s]
+            old = [i for i, s in enumerate(states) if "momentum_buffer" in s]
+            for i in new:
+                states[i]["momentum_buffer"] = d_ps[i].clone().detach()
+            if old:
+                bufs = [states[i]["momentum_buffer"] for i in old]
+                torch._foreach_mul_(bufs, m)
+                torch._foreach_add_(bufs, [d_ps[i] for i in old], alpha=1 - damp)
+            bufs = [s["momentum_buffer"] for s in states]
+            d_ps = (torch._foreach_add(d_ps, bufs, alpha=m) if group["nesterov"]
+                    else [b.clone() for b in bufs])
+        ks, lr = group["ks"], group["lr"]
+        c = len(ks)
+        d_views = [split(d, c) if c > 1 else d[None] for d in d_ps]
+        p_views = [split(p, c) if c > 1 else p[None] for p in params]
+        for copy, k in enumerate(ks):  # copy `copy` of every stacked parameter
+            d_c = [d[copy] for d in d_views]
+            scaled = torch._foreach_div(d_c, k) if k != 1 else d_c
+            torch._foreach_add_([p[copy] for p in p_views], scaled, alpha=-(lr * k))

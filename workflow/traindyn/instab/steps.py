@@ -81,7 +81,8 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         start, rows = int(state["epoch"]), list(state["rows"])
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
         for epoch in range(start, epochs):
-            opt.lr = lr * 0.1 ** sum(epoch >= m for m in milestones)
+            for group in opt.param_groups:
+                group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
             losses = [loss_and_step(model, opt, x, y)
                       for x, y in minibatches(images, batch, seed, epoch)]
             train_loss = torch.stack(losses).mean(dim=0).cpu().numpy()

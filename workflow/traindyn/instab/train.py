@@ -71,7 +71,7 @@ def save_checkpoint(work: WorkDir, model, opt: PerturbedSGD, progress: dict) -> 
     """Model, optimizer and the job's own ``progress`` record (counters, rows so far)."""
     work.check()
     with atomic_path(work.path / "checkpoint.pt") as tmp:
-        torch.save({"model": model.state_dict(), "opt": opt.state(), "progress": progress}, tmp)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "progress": progress}, tmp)
 
 
 def load_checkpoint(work: WorkDir, model, opt: PerturbedSGD, device) -> dict | None:
@@ -82,7 +82,7 @@ def load_checkpoint(work: WorkDir, model, opt: PerturbedSGD, device) -> dict | N
         return None
     state = torch.load(path, map_location=device, weights_only=True)
     model.load_state_dict(state["model"])
-    opt.load(state["opt"])
+    opt.load_state_dict(state["opt"])
     return state["progress"]
 
 
