@@ -16,19 +16,17 @@ import torch.nn.functional as F
 
 from .seeds import INIT, torch_generator
 
-SHAPES = {  # name -> (shape without the trial axis, fan_in); K and C are filled in
-    "conv1_w": ("6,C,5,5", "C*25"), "conv1_b": ("6", "C*25"),
-    "conv2_w": ("16,6,5,5", "150"), "conv2_b": ("16", "150"),
-    "fc1_w": ("120,400", "400"), "fc1_b": ("120", "400"),
-    "fc2_w": ("84,120", "120"), "fc2_b": ("84", "120"),
-    "fc3_w": ("K,84", "84"), "fc3_b": ("K", "84"),
-}
-
 
 def param_shapes(channels: int, n_classes: int) -> dict[str, tuple[tuple[int, ...], int]]:
-    env = {"C": channels, "K": n_classes}
-    return {name: (tuple(int(eval(d, {}, env)) for d in shape.split(",")), int(eval(fan, {}, env)))
-            for name, (shape, fan) in SHAPES.items()}
+    """name -> (shape without the trial axis, fan_in of PyTorch's default initialization)."""
+    c, k = channels, n_classes
+    return {
+        "conv1_w": ((6, c, 5, 5), c * 25), "conv1_b": ((6,), c * 25),
+        "conv2_w": ((16, 6, 5, 5), 150), "conv2_b": ((16,), 150),
+        "fc1_w": ((120, 400), 400), "fc1_b": ((120,), 400),
+        "fc2_w": ((84, 120), 120), "fc2_b": ((84,), 120),
+        "fc3_w": ((k, 84), 84), "fc3_b": ((k,), 84),
+    }
 
 
 def init_params(trials: Sequence[int], *, seed: int, experiment: str, channels: int,
