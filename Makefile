@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: all pipeline test setup lint clean-results report-partial
+.PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
@@ -33,6 +33,11 @@ figures/report.html: figures/claims.md
 report-partial: $(STAMP)
 	$(SNAKEMAKE) --report figures/report.html \
 	    $$(find figures -type f \( -name '*.png' -o -name '*.md' \) 2>/dev/null | sort)
+
+# On a GPU node, before submitting the paper config: a short piece of every GPU job, pass/fail,
+# timings and the budget rates they imply (CIFAR10_ROOT=... to use CIFAR-10).
+gpu-smoke: $(STAMP)
+	$(BIN)/python workflow/scripts/gpu_smoke.py $(if $(CIFAR10_ROOT),--cifar-root $(CIFAR10_ROOT))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -28,7 +28,11 @@ def _jobs() -> list[dict[str, str]]:
     return [dict(zip(("id", "name", "state"), line.split("|"))) for line in out.splitlines()]
 
 
-def test_pipeline_runs_as_slurm_jobs(tmp_path):
+@pytest.mark.parametrize("form", ["gpus", "gres"])
+def test_pipeline_runs_as_slurm_jobs(tmp_path, form):
+    """CPU jobs run to completion; the training job asks for a (fake) GPU in the configured form,
+    and, finding no CUDA on its node, stops at once with the reason instead of training on the
+    CPU."""
     reason = available()
     if reason:
         if os.environ.get("CI") == "true":
@@ -38,6 +42,7 @@ def test_pipeline_runs_as_slurm_jobs(tmp_path):
     work.mkdir()
     config = yaml.safe_load((ROOT / "tests/config.yaml").read_text())
     config["lesde"]["gpu"] = 1  # the training job asks for a (fake) GPU
+    config["cluster"] = {"gpu_request": form}
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     with local_cluster(tmp_path / "slurm"):
         before = {j["id"] for j in _jobs()}
@@ -45,15 +50,18 @@ def test_pipeline_runs_as_slurm_jobs(tmp_path):
             ["timeout", "-s", "INT", "900", SNAKEMAKE, "-s", str(ROOT / "Snakefile"),
              "--directory", str(work), "--workflow-profile", str(ROOT / "workflow/profiles/slurm"),
              "--slurm-keep-successful-logs", "--slurm-init-seconds-before-status-checks", "1",
-             "--jobs", "4", *TARGETS],
+             "--jobs", "4", "--keep-going", *TARGETS],
             capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+        assert proc.returncode != 0, proc.stdout[-3000:] + proc.stderr[-5000:]
         jobs = [j for j in _jobs() if j["id"] not in before]
         details = {j["id"]: subprocess.run(["scontrol", "show", "job", j["id"]],
                                            capture_output=True, text=True).stdout for j in jobs}
-    for target in TARGETS:
-        assert (work / target).stat().st_size > 0
-    assert len(jobs) >= 2 and all(j["state"] == "COMPLETED" for j in jobs), jobs
+    heat, train_target = TARGETS
+    assert (work / heat).stat().st_size > 0 and not (work / train_target).exists()
+    states = {j["name"]: j["state"] for j in jobs}
+    assert len(jobs) >= 2 and "COMPLETED" in states.values(), jobs
+    train_log = work / "results/logs/lesde/geomnist_noise/p0.0/trials0-2.log"
+    assert "asks for a GPU" in train_log.read_text() and "CUDA is not usable" in train_log.read_text()
     comments = " ".join(details.values())
     assert "lesde_train" in comments and ("heat_simulate" in comments or "small_data" in comments)
     train = [d for d in details.values() if "lesde_train" in d]

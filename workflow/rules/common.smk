@@ -1,7 +1,8 @@
 # Shared helpers: the step runner, its code inputs (the import closure of the step's module, so
 # editing any module a step imports reruns it), and the targets `rule all` builds.
+from traindyn import budget as cost
 from traindyn.codedeps import step_code
-from traindyn.lesde.plan import find_run, runs
+from traindyn.lesde.plan import find_run, runs, val_images
 
 STEP = "../scripts/step.py"
 ENV = "../../envs/science.yaml"
@@ -194,3 +195,70 @@ def instab_data(w):
 def fig2_runs(dtype, ns):
     """The Figure 2 runs (one per n) in one floating-point format."""
     return [f"results/instab/fig2/{dtype}/n{n}.npz" for n in ns]
+
+
+# Runtime requests of the training jobs (minutes), from the cost model in traindyn.budget.
+BUDGET = config["budget"]
+
+
+def request(flops_steps, track, gpus, dtype):
+    seconds = cost.estimate_seconds(*flops_steps, track, gpus > 0, dtype, BUDGET)
+    return cost.request_minutes(seconds, BUDGET)
+
+
+def lesde_minutes(w):
+    run = lesde_run(w)
+    work = cost.lesde_job_cost(
+        3 if run.params["dataset"] == "cifar10" else 1,
+        run.params.get("n_classes", 3),
+        run.params["iterations"],
+        run.params["eval_every"],
+        val_images(config["lesde"], run),
+        run.trials[1] - run.trials[0],
+    )
+    return request(work, "lesde", config["lesde"]["gpu"], config["lesde"]["dtype"])
+
+
+def instab_images():
+    """(channels, training images, test images) of the instability runs' data set."""
+    ins = config["instab"]
+    if ins["dataset"] == "cifar10":
+        return 3, 50000, 10000
+    return 1, 3 * ins["train_per_class"], 3 * ins["test_per_class"]
+
+
+def table1_minutes(w):
+    channels, n_train, n_test = instab_images()
+    t1 = config["instab"]["table1"]
+    work = cost.resnet_job_cost(
+        config["instab"]["network"],
+        channels,
+        len(t1["ks"]) + 1,
+        n_train,
+        n_test,
+        t1["epochs"],
+        t1["batch"],
+    )
+    return request(work, "resnet", config["instab"]["gpu"], config["instab"]["dtype"])
+
+
+def fig2_minutes(w):
+    f2 = config["instab"]["fig2"]
+    work = cost.resnet_steps_cost(
+        config["instab"]["network"],
+        instab_images()[0],
+        2,
+        f2["saves"] * int(w.n),
+        f2["batch"],
+    )
+    return request(work, "resnet", config["instab"]["gpu"], w.dtype)
+
+
+def gpu_resources(n):
+    """Scheduler resources for n GPUs in the form the cluster accepts (config `cluster`)."""
+    if n == 0:
+        return {}
+    model = config["cluster"]["gpu_model"]
+    if config["cluster"]["gpu_request"] == "gres":
+        return {"gres": f"gpu:{model}:{n}" if model else f"gpu:{n}"}
+    return {"gpu": n, **({"gpu_model": model} if model else {})}

@@ -25,7 +25,8 @@ rule instab_table1_run:
         ENV
     threads: 2
     resources:
-        gpu=INSTAB["gpu"],
+        **gpu_resources(INSTAB["gpu"]),
+        runtime=table1_minutes,
     params:
         step="instab.steps:table1_run",
         kwargs=lambda w: dict(
@@ -54,7 +55,8 @@ rule instab_fig2_run:
         ENV
     threads: 2
     resources:
-        gpu=INSTAB["gpu"],
+        **gpu_resources(INSTAB["gpu"]),
+        runtime=fig2_minutes,
     params:
         step="instab.steps:fig2_run",
         kwargs=lambda w: dict(

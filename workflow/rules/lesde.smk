@@ -17,7 +17,8 @@ rule lesde_train:
         ENV
     threads: 2
     resources:
-        gpu=config["lesde"]["gpu"],
+        **gpu_resources(config["lesde"]["gpu"]),
+        runtime=lesde_minutes,
     params:
         step="lesde.steps:train_run",
         kwargs=lesde_kwargs,

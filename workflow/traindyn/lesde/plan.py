@@ -80,3 +80,15 @@ def find_run(lesde: dict, data: dict, experiment: str, setting: str, lo: int, hi
         if (run.experiment, run.setting, run.trials) == (experiment, setting, (lo, hi)):
             return run
     raise KeyError(f"no LE-SDE run {experiment}/{setting}/trials{lo}-{hi} in the config")
+
+
+def val_images(lesde: dict, run: Run) -> int:
+    """Validation images one evaluation of the run's trials reads."""
+    exp = lesde[run.experiment]
+    if exp["eval_subset"] is not None:
+        per_class = exp["eval_subset"]
+    elif run.experiment == "geomnist_size":
+        per_class = int(run.setting.split("-")[1])  # n{train}-{val}
+    else:
+        per_class = exp["val_per_class"]
+    return per_class * run.params.get("n_classes", 3)
