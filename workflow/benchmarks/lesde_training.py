@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from traindyn.lesde.model import SimpleConv, init_params
-from traindyn.lesde.train import RunSpec, evaluate, train_step
+from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step
 
 FWD_FLOP = 0.83e6  # SimpleConv, 1 channel, K = 3, forward
 # One-sample training step: forward + conv1 weight gradient + conv2 weight and input gradients
@@ -61,7 +61,8 @@ def main() -> None:
     params = init_params(range(m), seed=0, experiment="bench", channels=1, n_classes=3,
                          dtype=dtype, device=device)
 
-    block = RunSpec.trial_block
+    spec = RunSpec("bench", "bench", tuple(range(m)), 1, 0.005, 1, 0, args.dtype)
+    block = launch_sizes(spec, device, 1500)[1]
 
     def batched():
         for s in range(args.steps):

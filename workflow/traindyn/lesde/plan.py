@@ -68,7 +68,8 @@ def runs(lesde: dict, data: dict) -> list[Run]:
         exp = lesde[experiment]
         common = dict(iterations=exp["iterations"], lr=exp["lr"], eval_every=exp["eval_every"],
                       eval_subset=exp["eval_subset"], seed=lesde["seed"], dtype=lesde["dtype"],
-                      device=lesde["device"], checkpoint_every=lesde["checkpoint_every"])
+                      device=lesde["device"], checkpoint_every=lesde["checkpoint_every"],
+                      eval_batch=lesde.get("eval_batch"), trial_block=lesde.get("trial_block"))
         for setting, params in items:
             for chunk in _chunks(exp["trials"], exp["trials_per_job"]):
                 jobs.append(Run(experiment, setting, chunk, {**common, **params}))

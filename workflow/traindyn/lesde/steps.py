@@ -24,7 +24,8 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
               eval_every: int, eval_subset: int | None, seed: int, dtype: str, device: str,
               checkpoint_every: int, n_classes: int | None = None, root: str | None = None,
               download: bool = False, train_per_class: int | None = None,
-              val_per_class: int | None = None, gpus: int = 0) -> None:
+              val_per_class: int | None = None, eval_batch: int | None = None,
+              trial_block: int | None = None, gpus: int = 0) -> None:
     run = {k: v for k, v in locals().items() if k not in ("steps", "val", "data", "gpus")}
     if dataset == "cifar10":
         check_cifar(root, download)  # before any work
@@ -37,7 +38,8 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
     ds = TrainData(ds.x_train, ds.y_train, ds.x_val[keep], ds.y_val[keep], ds.n_classes)
     spec = RunSpec(experiment=experiment, setting=setting, trials=tuple(range(*trials)),
                    iterations=iterations, lr=lr, eval_every=eval_every, seed=seed, dtype=dtype,
-                   device=device, checkpoint_every=checkpoint_every)
+                   device=device, checkpoint_every=checkpoint_every, eval_batch=eval_batch,
+                   trial_block=trial_block)
     meta = dict(dataset=dataset, p=p, eval_subset=eval_subset, n_train=len(ds.y_train),
                 n_val=len(ds.y_val), n_classes=ds.n_classes, data=data)
     # The run's identity: its parameters, its input data (by content) and its code.

@@ -45,8 +45,18 @@ class RunSpec:
     dtype: str = "float64"
     device: str = "auto"
     checkpoint_every: int = 1000
-    eval_batch: int = 16  # validation images per forward pass
-    trial_block: int = 25  # trials per batched call: larger blocks fall out of the CPU caches
+    eval_batch: int | None = None  # validation images per forward pass (None: device default)
+    trial_block: int | None = None  # trials per batched call (None: device default)
+
+
+def launch_sizes(spec: RunSpec, device: torch.device, n_val: int) -> tuple[int, int]:
+    """(validation images per pass, trials per call). On a CPU small blocks stay in the caches
+    (16, 25); on a GPU the whole validation set and every trial go in one call, so a pass is a
+    few kernels, not thousands of launches for a few milliseconds of arithmetic."""
+    m = len(spec.trials)
+    if device.type == "cuda":
+        return spec.eval_batch or n_val, spec.trial_block or m
+    return spec.eval_batch or 16, spec.trial_block or 25
 
 
 def sample_indices(spec: RunSpec, n_train: int) -> np.ndarray:
@@ -120,6 +130,7 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
     y_train = torch.as_tensor(y_used, dtype=torch.long, device=device)
     x_val = torch.as_tensor(data.x_val, dtype=dtype, device=device)
     y_val = torch.as_tensor(data.y_val, dtype=torch.long, device=device)
+    eval_batch, block = launch_sizes(spec, device, len(y_val))
 
     state = _load_checkpoint(work, device)
     if state is None:
@@ -142,17 +153,16 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
         logits = torch.empty((n, m, k), dtype=torch.float64, device=device)
         losses = torch.empty((n, m), dtype=torch.float64, device=device)
         part_evals = evals[(evals >= start) & (evals < stop)]
-        val_loss = np.empty((len(part_evals), m))
-        val_acc = np.empty((len(part_evals), m))
+        # results stay on the device until the part is written: no host sync in the loop
+        val_loss = torch.empty((len(part_evals), m), dtype=torch.float64, device=device)
+        val_acc = torch.empty((len(part_evals), m), dtype=torch.float64, device=device)
         idx = torch.as_tensor(samples[start:stop], device=device)
         j = 0
         for i, t in enumerate(range(start, stop)):
-            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr,
-                                spec.trial_block)
+            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr, block)
             logits[i], losses[i] = lg, ls
             if j < len(part_evals) and part_evals[j] == t:
-                vl, va = evaluate(params, x_val, y_val, spec.eval_batch, spec.trial_block)
-                val_loss[j], val_acc[j] = vl.cpu().numpy(), va.cpu().numpy()
+                val_loss[j], val_acc[j] = evaluate(params, x_val, y_val, eval_batch, block)
                 j += 1
         owned.check()  # never write a part into a directory that is no longer this job's
         smp = samples[start:stop]
@@ -160,7 +170,7 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
                             data.y_train[smp], logits.cpu().numpy(), losses.cpu().numpy())
         write_part(work / "parts" / f"part-{n_parts:05d}.steps.parquet", steps)
         write_part(work / "parts" / f"part-{n_parts:05d}.val.parquet",
-                   val_table(trials, part_evals, val_loss, val_acc))
+                   val_table(trials, part_evals, val_loss.cpu().numpy(), val_acc.cpu().numpy()))
         n_parts += 1
         start = stop
         owned.check()
