@@ -4,7 +4,7 @@ Class order follows the paper's generator: 0 triangle, 1 rectangle, 2 ellipse. W
 n images, image i is built in four steps:
 
 1. a binary base shape is rasterised with ``skimage.draw`` on an ``image_size`` square, centred at
-   (size/2, size/2) in (row, column) pixel coordinates, exactly as the paper's generator draws it
+   (c, c) with c = size/2 in (row, column) pixel coordinates, exactly as the paper's generator draws it
    (sizes below are at 32 px and scale with ``image_size``):
 
    - triangle: ``skimage.draw.polygon`` through the vertices (row, col) = (c, c - 8*sqrt(3)),
