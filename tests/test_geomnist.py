@@ -159,13 +159,23 @@ def test_class_blocks_hold_their_shapes():
 
 
 @pytest.mark.slow
-def test_paper_scale_training_reaches_95_percent_between_3500_and_6000(tmp_path):
-    """Paper setting without label noise: 500 + 500 images per class, lr 0.005, one-sample SGD.
+def test_paper_scale_training_reaches_95_percent_like_the_authors_data(tmp_path):
+    """Paper setting without label noise: 500 + 500 images per class, lr 0.005, one-sample SGD,
+    ten trials (0-9), float32, the full validation set every 250 iterations. The trial-mean
+    validation accuracy must first reach 0.95 in [2750, 4500]: the range a faithful port of the
+    authors' whole generator (zjiayao/le_sde gen_geomnist_data, their global np.random) gives for
+    a ten-trial mean when trained with this project's trainer.
 
-    In the authors' Figure 4b the p = 0 mean over 100 trials first reaches 0.95 at t ~ 3750 (read
-    off their plot) and ~1.0 by t ~ 6000. Here: ten trials, float32, the full validation set every
-    250 iterations; the trial-mean accuracy must first reach 0.95 in [3500, 6000]. About 4 minutes
-    on 2 CPU cores.
+    Measured (5 runs x 25 trials, 6000 iterations; authors' data seeds 0, 1, 2 with trial seed 0,
+    seeds 0 and 1 with trial seeds 1 and 2): ten disjoint trials crossed at 3000-4250; resampling
+    ten of the 125 trial curves puts the crossing in [2750, 4500] 95% of the time (median 3500);
+    25-trial means crossed at 3500-3750 and 100-trial resamples at 3500-3750, in line with the
+    ~3750 read off the authors' Figure 4b. The crossing of a ten-trial mean is set by its slowest
+    trials (single trials cross anywhere from 1000 to 5750, mostly as a function of the trial's
+    initialization and sample order, not of the data draw), hence the wide window. The images are
+    pixel-identical to the port's for the same blur sigmas, so only the random draws differ: with
+    trials 0-9 the port's data crossed at 3250, 3250, 3000 (seeds 0, 1, 2) and this project's at
+    3000 (seeds 0 and 1; float64 also 3000). About 70 s (one thread, 5000 iterations).
     """
     from traindyn.lesde.logs import read_log
     from traindyn.lesde.steps import train_run
@@ -175,12 +185,12 @@ def test_paper_scale_training_reaches_95_percent_between_3500_and_6000(tmp_path)
                             max_angle_deg=176, blur_sigma=[0.9, 1.1])
     train_run(str(tmp_path / "s.parquet"), str(tmp_path / "v.parquet"), str(data),
               experiment="geomnist_noise", setting="p0.0", trials=[0, 10], dataset="geomnist",
-              p=0.0, iterations=7000, lr=0.005, eval_every=250, eval_subset=None, seed=0,
-              dtype="float32", device="cpu", checkpoint_every=7000)
+              p=0.0, iterations=5000, lr=0.005, eval_every=250, eval_subset=None, seed=0,
+              dtype="float32", device="cpu", checkpoint_every=5000)
     val = read_log(tmp_path / "v.parquet").to_pandas()
     assert val.trial.nunique() == 10
     mean_acc = val.groupby("itr").val_acc.mean()
     print("mean validation accuracy by iteration:", mean_acc.round(3).to_dict())
     reached = mean_acc.index[mean_acc >= 0.95]
     assert len(reached), f"never reached 0.95 (best {mean_acc.max():.3f})"
-    assert 3500 <= reached[0] <= 6000, f"first reached 0.95 at iteration {reached[0]}"
+    assert 2750 <= reached[0] <= 4500, f"first reached 0.95 at iteration {reached[0]}"
