@@ -1,11 +1,30 @@
-"""GeoMNIST (LE-SDE notes §3.1): generated images of triangles, rectangles and ellipses.
+"""GeoMNIST: generated images of triangles, rectangles and ellipses (the LE-SDE paper's data).
 
-Class order follows the generator of the paper: 0 triangle, 1 rectangle, 2 ellipse. Within a class
-of n images the rotation angle runs linearly from 0 to ``max_angle_deg`` and the size (ellipse) or
-the diagonal shift (rectangle, triangle) varies linearly; each image is then Gaussian-blurred with
-its own sigma ~ U(blur_sigma). Images are shuffled per class and split into the first ``n_train``
-(train) and the next ``n_val`` (validation). Shape sizes are given for 32x32 and scale with
-``image_size``. All randomness comes from one generator seeded by (seed, "geomnist").
+Class order follows the paper's generator: 0 triangle, 1 rectangle, 2 ellipse. Within a class of
+n images, image i is built in four steps:
+
+1. a binary base shape is rasterised with ``skimage.draw`` on an ``image_size`` square, centred at
+   (c, c) with c = size/2 in (row, column) pixel coordinates, exactly as the paper's generator draws it
+   (sizes below are at 32 px and scale with ``image_size``):
+
+   - triangle: ``skimage.draw.polygon`` through the vertices (row, col) = (c, c - 8*sqrt(3)),
+     (c + 10, c + 8), (c - 10, c + 8), i.e. a base 20 px long at column c + 8 and an apex
+     8*sqrt(3) ~ 13.9 px on the other side of the centre (21.9 px from base to apex); a pixel is
+     in when its centre is inside. 209-230 pixels, 230 at whole-pixel shifts.
+   - rectangle: ``skimage.draw.rectangle`` from corner (c - 4, c - 8) to (c + 4, c + 8), corners
+     rounded to whole pixels and both ends included: always 9 rows x 17 columns = 153 pixels.
+   - ellipse: ``skimage.draw.ellipse`` with semi-axes r (rows) and 2r (columns); a pixel is in when
+     its centre is strictly inside.
+
+   Triangle and rectangle are moved diagonally (the same shift added to row and column) by
+   ``shift = linspace(-1, 1, n)[i]``; the ellipse's r is ``linspace(5, 7, n)[i]``.
+2. rotation by ``max_angle_deg * i / n`` degrees about the image centre (cubic spline, zeros
+   outside), so angles run from 0 up to (not including) ``max_angle_deg``;
+3. Gaussian blur with its own sigma ~ U(blur_sigma);
+4. the class is shuffled and split into the first ``n_train`` (train) and next ``n_val`` (val).
+
+All randomness (blur sigmas, shuffles) comes from one generator seeded by (seed, "geomnist"):
+the same seed gives bitwise-identical arrays.
 """
 
 from __future__ import annotations
@@ -15,61 +34,85 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
+from skimage import draw
 
 from ..atomic import save_npz
 from ..provenance import provenance
 
 CLASS_NAMES = ("triangle", "rectangle", "ellipse")
 _STREAM = 0x6E0  # "geomnist" stream id inside the seed sequence
+# Shape parameters at 32 px (half-sizes in pixels); they scale with image_size / 32.
+TRIANGLE_HALF_BASE, TRIANGLE_RY = 10.0, 8.0  # base 20 px; apex TRIANGLE_RY*sqrt(3) past centre
+RECTANGLE_HALF = (4.0, 8.0)  # (rows, columns)
+ELLIPSE_RADII = (5.0, 7.0)  # range of the row semi-axis r; the column semi-axis is 2r
+SHIFT_RANGE = (-1.0, 1.0)  # diagonal shift of triangle and rectangle
 
 
-def _grid(size: int) -> tuple[np.ndarray, np.ndarray]:
-    c = np.arange(size, dtype=np.float64) - size / 2
-    return np.meshgrid(c, c, indexing="xy")  # x to the right, y downwards
+def _mask(size: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    img = np.zeros((size, size), dtype=np.float64)
+    img[np.asarray(rows, dtype=np.intp), np.asarray(cols, dtype=np.intp)] = 1.0
+    return img
 
 
 def triangle(size: int, shift: float) -> np.ndarray:
-    """Isosceles triangle, base 2*rx wide, 2*ry tall (rx=10, ry=8 at 32 px), moved diagonally."""
+    """Binary triangle (float 0/1): base 20 px along the rows at column c+8, apex at column
+    c - 8*sqrt(3) (sizes at 32 px), moved diagonally by ``shift`` px (at 32 px)."""
     s = size / 32
-    x, y = _grid(size)
-    x, y = x - shift * s, y - shift * s
-    rx, ry = 10 * s, 8 * s
-    inside = (y <= ry) & (y >= -ry + 2 * ry * np.abs(x) / rx)
-    return inside.astype(np.float64)
+    c, d = size / 2, shift * s
+    hb, ry = TRIANGLE_HALF_BASE * s, TRIANGLE_RY * s
+    rows = np.array([c, c + hb, c - hb]) + d
+    cols = np.array([c - ry * np.sqrt(3), c + ry, c + ry]) + d
+    return _mask(size, *draw.polygon(rows, cols, shape=(size, size)))
 
 
 def rectangle(size: int, shift: float) -> np.ndarray:
-    """Axis-aligned 2*rx x 2*ry rectangle (rx=4, ry=8 at 32 px), moved diagonally."""
+    """Binary rectangle (float 0/1) from corner (c-4, c-8) to (c+4, c+8) (at 32 px) moved
+    diagonally by ``shift``; corners rounded, both ends included (9 x 17 pixels at 32 px)."""
     s = size / 32
-    x, y = _grid(size)
-    x, y = x - shift * s, y - shift * s
-    return ((np.abs(x) <= 4 * s) & (np.abs(y) <= 8 * s)).astype(np.float64)
+    c, d = size / 2, shift * s
+    hr, hc = RECTANGLE_HALF[0] * s, RECTANGLE_HALF[1] * s
+    rows, cols = draw.rectangle((c - hr + d, c - hc + d), (c + hr + d, c + hc + d),
+                                shape=(size, size))
+    return _mask(size, rows, cols)
 
 
 def ellipse(size: int, radius: float) -> np.ndarray:
-    """Ellipse with semi-axes (r, 2r), r given at 32 px."""
+    """Binary ellipse (float 0/1) centred at (size/2, size/2): semi-axes r along the rows and 2r
+    along the columns (r given at 32 px), pixel centres strictly inside."""
     s = size / 32
-    x, y = _grid(size)
-    r = radius * s
-    return ((x / r) ** 2 + (y / (2 * r)) ** 2 <= 1.0).astype(np.float64)
+    c, r = size / 2, radius * s
+    return _mask(size, *draw.ellipse(c, c, r, 2 * r, shape=(size, size)))
+
+
+def base_shapes(label: int, n: int, *, image_size: int = 32) -> np.ndarray:
+    """The n binary base shapes of one class before rotation and blur, (n, size, size) float64.
+
+    Image i has shift ``linspace(-1, 1, n)[i]`` (triangle, rectangle) or row semi-axis
+    ``linspace(5, 7, n)[i]`` (ellipse); no randomness is involved.
+    """
+    if label == 0:
+        return np.stack([triangle(image_size, d) for d in np.linspace(*SHIFT_RANGE, n)])
+    if label == 1:
+        return np.stack([rectangle(image_size, d) for d in np.linspace(*SHIFT_RANGE, n)])
+    if label == 2:
+        return np.stack([ellipse(image_size, r) for r in np.linspace(*ELLIPSE_RADII, n)])
+    raise ValueError(f"GeoMNIST has 3 classes (0 triangle, 1 rectangle, 2 ellipse), got {label}")
+
+
+def rotation_angles(n: int, max_angle_deg: float) -> np.ndarray:
+    """Angle of image i: ``max_angle_deg * i / n`` (0 included, max_angle_deg not)."""
+    return max_angle_deg / n * np.arange(n)  # as the authors' generator computes it
 
 
 def generate_class(label: int, n: int, rng: np.random.Generator, *, image_size: int,
                    max_angle_deg: float, blur_sigma: Sequence[float]) -> np.ndarray:
     """n images of one class, in shuffled order, shape (n, image_size, image_size)."""
-    angles = np.linspace(0.0, max_angle_deg, n)
-    shifts = np.linspace(-1.0, 1.0, n)
-    radii = np.linspace(5.0, 7.0, n)
+    base = base_shapes(label, n, image_size=image_size)
+    angles = rotation_angles(n, max_angle_deg)
     sigmas = rng.uniform(blur_sigma[0], blur_sigma[1], size=n)
     out = np.empty((n, image_size, image_size))
     for i in range(n):
-        if label == 0:
-            img = triangle(image_size, shifts[i])
-        elif label == 1:
-            img = rectangle(image_size, shifts[i])
-        else:
-            img = ellipse(image_size, radii[i])
-        img = ndimage.rotate(img, angles[i], reshape=False, order=3, mode="constant")
+        img = ndimage.rotate(base[i], angles[i], reshape=False, order=3, mode="constant")
         out[i] = ndimage.gaussian_filter(img, sigmas[i] * image_size / 32)
     return out[rng.permutation(n)]
 
