@@ -30,13 +30,14 @@ the same seed gives bitwise-identical arrays.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage
 from skimage import draw
 
-from ..atomic import save_npz
+from ..atomic import load_npz, save_npz
 from ..provenance import provenance
 
 CLASS_NAMES = ("triangle", "rectangle", "ellipse")
@@ -155,9 +156,6 @@ def build_geomnist(out: str, *, n_train: int, n_val: int, seed: int, image_size:
 
 def load_geomnist(path: str) -> dict[str, np.ndarray]:
     """Load a cached data set; a missing file names the rule that makes it."""
-    try:
-        with np.load(path) as f:
-            return {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"GeoMNIST cache {path} is missing: build it with `snakemake {path}`") from None
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"GeoMNIST cache {path} is missing: build it with `snakemake {path}`")
+    return load_npz(path)  # a damaged file is an error naming it
