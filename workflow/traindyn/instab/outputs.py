@@ -13,8 +13,10 @@ import pyarrow.parquet as pq
 
 from ..atomic import load_npz
 
+# train_acc: running accuracy on the epoch's (augmented) minibatches, before each step, as the
+# authors log it; test_acc: the test set after the epoch.
 TABLE1_COLUMNS = ["seed", "activation", "copy", "k", "control", "epoch", "test_acc",
-                  "train_loss", "control_identical"]
+                  "train_loss", "control_identical", "train_acc"]
 
 
 def check_table1_rows(epochs_and_copies: Sequence[tuple[int, int]], ks: Sequence[int],

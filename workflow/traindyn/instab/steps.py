@@ -26,7 +26,7 @@ from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
 from .optimizer import PerturbedSGD, split
 from .outputs import TABLE1_COLUMNS, check_table1_rows
 from .train import (NetSpec, accuracy, build, copies_identical, load_checkpoint, loss_and_step,
-                    progress, save_checkpoint)
+                    progress, save_checkpoint, step_with_accuracy)
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
               device) -> ImageData:
@@ -83,14 +83,17 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         for epoch in range(start, epochs):
             for group in opt.param_groups:
                 group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
-            losses = [loss_and_step(model, opt, x, y)
-                      for x, y in minibatches(images, batch, seed, epoch)]
-            train_loss = torch.stack(losses).mean(dim=0).cpu().numpy()
+            steps = [step_with_accuracy(model, opt, x, y)
+                     for x, y in minibatches(images, batch, seed, epoch)]
+            train_loss = torch.stack([s[0] for s in steps]).mean(dim=0).cpu().numpy()
+            train_acc = (torch.stack([s[1] for s in steps]).sum(dim=0).double()
+                         / len(images.y_train)).cpu().numpy()
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
             twin = copies_identical(model, first_k1, len(copies) - 1)
             for c, k in enumerate(copies):
                 rows.append([seed, activation, c, int(k), c == len(copies) - 1, epoch,
-                             float(acc[c]), float(train_loss[c]), bool(twin)])
+                             float(acc[c]), float(train_loss[c]), bool(twin),
+                             float(train_acc[c])])
             save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
         bar.close()

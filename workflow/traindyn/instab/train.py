@@ -36,13 +36,21 @@ def build(spec: NetSpec, data: ImageData, ks: list[int], seed: int, dtype, devic
 
 def loss_and_step(model: CopiesResNet, opt: PerturbedSGD, x: torch.Tensor, y: torch.Tensor):
     """One step of every copy on the same minibatch; returns the per-copy training loss."""
+    return step_with_accuracy(model, opt, x, y)[0]
+
+
+def step_with_accuracy(model: CopiesResNet, opt: PerturbedSGD, x: torch.Tensor,
+                       y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step of every copy on the same minibatch: per-copy training loss and the number of
+    the minibatch's images each copy classified correctly before the step (both on the device)."""
     opt.zero_grad()
     logits = model(x)  # (C, B, K)
     losses = F.cross_entropy(logits.transpose(1, 2), y.expand(model.copies, -1),
                              reduction="none").mean(dim=1)
     losses.sum().backward()  # copies are independent: each gets d(its loss)/d(its weights)
     opt.step()
-    return losses.detach()
+    correct = (logits.detach().argmax(dim=2) == y).sum(dim=1)
+    return losses.detach(), correct
 
 
 @torch.no_grad()
