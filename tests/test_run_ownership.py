@@ -97,8 +97,10 @@ class Job(subprocess.Popen):
     def __init__(self, cmd: list[str], log_dir: Path) -> None:
         Job.counter += 1
         self.log_path = log_dir / f"job{Job.counter}.stderr"
+        # the subprocess imports this checkout's library, not whichever one is installed
+        env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "workflow"))
         with open(self.log_path, "w") as fh:
-            super().__init__(cmd, stderr=fh)
+            super().__init__(cmd, stderr=fh, env=env)
 
     @property
     def log(self) -> str:
