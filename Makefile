@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke
+.PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke budget-table
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
@@ -38,6 +38,10 @@ report-partial: $(STAMP)
 # timings and the budget rates they imply (CIFAR10_ROOT=... to use CIFAR-10).
 gpu-smoke: $(STAMP)
 	$(BIN)/python workflow/scripts/gpu_smoke.py $(if $(CIFAR10_ROOT),--cifar-root $(CIFAR10_ROOT))
+
+# The measured compute budget of the last run (Snakemake benchmark files) as a Markdown table.
+budget-table: $(STAMP)
+	$(BIN)/python workflow/scripts/budget_table.py --out docs/compute_budget.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

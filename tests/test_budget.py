@@ -115,3 +115,24 @@ def test_gpu_smoke_runs_its_checks(tmp_path):
     if not torch.cuda.is_available():
         proc = subprocess.run([sys.executable, script], capture_output=True, text=True)
         assert proc.returncode == 1 and "CUDA is not usable" in proc.stdout
+
+
+def test_budget_table_sums_the_benchmark_files(tmp_path):
+    import sys
+
+    base = tmp_path / "results" / "benchmarks"
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+    for rel, s, rss in (("lesde_train/a/p0.0/trials0-2.tsv", 10.0, 300),
+                        ("lesde_train/a/p0.1/trials0-2.tsv", 12.5, 310),
+                        ("heat_simulate.tsv", 1.5, 90)):
+        path = base / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + f"{s}\t0:00:10\t{rss}\t0\t0\t0\t0\t0\t0\t0\n")
+    out = tmp_path / "budget.md"
+    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/budget_table.py"),
+                           "--results", str(tmp_path / "results"), "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "| `lesde_train` | 2 | 22.5 | 12.5 | 310 |" in text
+    assert "| `heat_simulate` | 1 | 1.5 | 1.5 | 90 |" in text and "commit " in text

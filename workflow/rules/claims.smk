@@ -11,6 +11,7 @@ rule claims:
         ),
     log:
         "results/logs/claims.log",
+    localrule: True
     conda:
         ENV
     params:

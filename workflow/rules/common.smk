@@ -13,76 +13,40 @@ GEOMNIST_DEFAULT = (
 )
 
 
-def figure(stem):
-    """The PDF and PNG of one figure under figures/."""
-    return [f"figures/{stem}.pdf", f"figures/{stem}.png"]
+# Values the wildcards of the rules can take (the paths are built from the config).
+wildcard_constraints:
+    experiment="geomnist_noise|geomnist_size|cifar",
+    setting=r"p[0-9.]+|n\d+-\d+|K\d+",
+    lo=r"\d+",
+    hi=r"\d+",
+    n=r"\d+",
+    seed=r"\d+",
+    n_train=r"\d+",
+    n_val=r"\d+",
+    activation="relu|swish",
+    dtype="bfloat16|float32|float64",
 
 
-# Each target family: the files `rule all` asks for and the claims files it writes.
+# Each target family: the figure/table rules `rule all` asks for (their outputs, read from the
+# rules themselves; each also writes a claims file), or plain files (the LE-SDE logs).
 FAMILIES = {
-    "si_heat": dict(
-        files=figure("si/fig1_heat"), claims=["results/claims/si_fig1_heat.json"]
-    ),
-    "si_pde": dict(
-        files=[
-            *figure("si/fig3_linear_pde"),
-            *figure("si/fig4_nonlinear_pde"),
-            *figure("si/fig4_error_amplification"),
-            *[f"figures/si/table2_stability_bounds.{e}" for e in ("md", "tex", "csv")],
-        ],
-        claims=[
-            f"results/claims/si_{t}.json"
-            for t in (
-                "fig3_linear_pde",
-                "table2_stability_bounds",
-                "fig4_nonlinear_pde",
-                "fig4_error_amplification",
-            )
-        ],
-    ),
-    "lesde_data": dict(files=figure("lesde/geomnist_samples"), claims=[]),
-    "lesde_figures": dict(
-        files=[
-            *figure("lesde/fig1_separation"),
-            *figure("lesde/fig3_impacts"),
-            *figure("lesde/fig4_phase_transition"),
-            *figure("lesde/fig5_leode"),
-            *figure("lesde/neural_collapse"),
-        ],
-        claims=[
-            f"results/claims/lesde_{t}.json"
-            for t in (
-                "fig1_separation",
-                "fig3_impacts",
-                "fig4_phase_transition",
-                "fig5_leode",
-                "neural_collapse",
-            )
-        ],
-    ),
-    "si_deep": dict(
-        files=[
-            *[
-                f"figures/si/table1_accuracy.{e}"
-                for e in ("md", "tex", "csv", "pdf", "png")
-            ],
-            *figure("si/fig2_divergence"),
-            *figure("si/fig2_precision"),
-        ],
-        claims=[
-            "results/claims/si_table1_accuracy.json",
-            "results/claims/si_fig2_divergence.json",
-            "results/claims/si_fig2_precision.json",
-        ],
-    ),
-    "lesde_logs": dict(
-        files=[
-            f"{run.stem}.{kind}.parquet"
-            for run in runs(config["lesde"], config["data"])
-            for kind in ("steps", "val")
-        ],
-        claims=[],
-    ),
+    "si_heat": ["si_fig1_heat"],
+    "si_pde": [
+        "si_fig3_linear_pde",
+        "si_fig4_nonlinear_pde",
+        "si_fig4_error_amplification",
+        "si_table2_stability_bounds",
+    ],
+    "lesde_data": ["geomnist_samples"],
+    "lesde_figures": [
+        "lesde_fig1_separation",
+        "lesde_fig3_impacts",
+        "lesde_fig4_phase_transition",
+        "lesde_fig5_leode",
+        "lesde_neural_collapse",
+    ],
+    "si_deep": ["si_table1_accuracy", "si_fig2_divergence", "si_fig2_precision"],
+    "lesde_logs": [],
 }
 
 
@@ -91,12 +55,27 @@ def enabled_families():
     return [name for name, on in config["targets"].items() if on and name in FAMILIES]
 
 
+def family_rules():
+    return [getattr(rules, r) for name in enabled_families() for r in FAMILIES[name]]
+
+
 def all_targets():
-    return [f for name in enabled_families() for f in FAMILIES[name]["files"]]
+    files = [
+        f for job in family_rules() for key, f in job.output.items() if key != "claims"
+    ]
+    if "lesde_logs" in enabled_families():
+        files += [
+            f"{run.stem}.{kind}.parquet"
+            for run in runs(config["lesde"], config["data"])
+            for kind in ("steps", "val")
+        ]
+    return files
 
 
 def all_claims():
-    return [f for name in enabled_families() for f in FAMILIES[name]["claims"]]
+    return [
+        job.output.claims for job in family_rules() if "claims" in job.output.keys()
+    ]
 
 
 # LE-SDE training jobs: wildcards -> the run the config defines.

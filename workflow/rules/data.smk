@@ -8,6 +8,8 @@ rule geomnist:
         out="results/data/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.npz",
     log:
         "results/logs/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.log",
+    benchmark:
+        "results/benchmarks/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.tsv"
     conda:
         ENV
     params:
@@ -37,6 +39,7 @@ rule geomnist_samples:
         ),
     log:
         "results/logs/geomnist_samples.log",
+    localrule: True
     conda:
         ENV
     params:

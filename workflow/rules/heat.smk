@@ -8,6 +8,8 @@ rule heat_simulate:
         out="results/si/heat/heat.npz",
     log:
         "results/logs/si/heat_simulate.log",
+    benchmark:
+        "results/benchmarks/heat_simulate.tsv"
     conda:
         ENV
     params:
@@ -21,7 +23,7 @@ rule heat_simulate:
 
 rule si_fig1_heat:
     input:
-        sim_npz="results/si/heat/heat.npz",
+        sim_npz=rules.heat_simulate.output.out,
         code=step_code("figures.si_heat:build_heat_figure"),
     output:
         pdf="figures/si/fig1_heat.pdf",
@@ -33,6 +35,7 @@ rule si_fig1_heat:
         claims="results/claims/si_fig1_heat.json",
     log:
         "results/logs/si/fig1_heat.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -19,6 +19,8 @@ rule instab_table1_run:
         out="results/instab/table1/{activation}/seed{seed}.parquet",
     log:
         "results/logs/instab/table1/{activation}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/instab_table1_run/{activation}/seed{seed}.tsv"
     wildcard_constraints:
         seed=r"\d+",
     conda:
@@ -48,6 +50,8 @@ rule instab_fig2_run:
         out="results/instab/fig2/{dtype}/n{n}.npz",
     log:
         "results/logs/instab/fig2/{dtype}/n{n}.log",
+    benchmark:
+        "results/benchmarks/instab_fig2_run/{dtype}/n{n}.tsv"
     wildcard_constraints:
         n=r"\d+",
         dtype="bfloat16|float32|float64",
@@ -86,6 +90,7 @@ rule si_table1_accuracy:
         claims="results/claims/si_table1_accuracy.json",
     log:
         "results/logs/si/table1_accuracy.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -109,6 +114,7 @@ rule si_fig2_divergence:
         claims="results/claims/si_fig2_divergence.json",
     log:
         "results/logs/si/fig2_divergence.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -135,6 +141,7 @@ rule si_fig2_precision:
         claims="results/claims/si_fig2_precision.json",
     log:
         "results/logs/si/fig2_precision.log",
+    localrule: True
     conda:
         ENV
     params:

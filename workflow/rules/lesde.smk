@@ -10,6 +10,8 @@ rule lesde_train:
         val="results/lesde/{experiment}/{setting}/trials{lo}-{hi}.val.parquet",
     log:
         "results/logs/lesde/{experiment}/{setting}/trials{lo}-{hi}.log",
+    benchmark:
+        "results/benchmarks/lesde_train/{experiment}/{setting}/trials{lo}-{hi}.tsv"
     wildcard_constraints:
         lo=r"\d+",
         hi=r"\d+",

@@ -11,6 +11,8 @@ rule lesde_summary:
         out="results/lesde/{experiment}/{setting}/summary.npz",
     log:
         "results/logs/lesde/{experiment}/{setting}/summary.log",
+    benchmark:
+        "results/benchmarks/lesde_summary/{experiment}/{setting}.tsv"
     conda:
         ENV
     params:
@@ -34,6 +36,7 @@ rule lesde_fig1_separation:
         claims="results/claims/lesde_fig1_separation.json",
     log:
         "results/logs/lesde/fig1_separation.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -57,6 +60,7 @@ rule lesde_fig3_impacts:
         claims="results/claims/lesde_fig3_impacts.json",
     log:
         "results/logs/lesde/fig3_impacts.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -89,6 +93,7 @@ rule lesde_fig4_phase_transition:
         claims="results/claims/lesde_fig4_phase_transition.json",
     log:
         "results/logs/lesde/fig4_phase_transition.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -117,6 +122,7 @@ rule lesde_fig5_leode:
         claims="results/claims/lesde_fig5_leode.json",
     log:
         "results/logs/lesde/fig5_leode.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -146,6 +152,7 @@ rule lesde_neural_collapse:
         claims="results/claims/lesde_neural_collapse.json",
     log:
         "results/logs/lesde/neural_collapse.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -11,6 +11,8 @@ rule pde_linear:
         out="results/si/pde/linear.npz",
     log:
         "results/logs/si/pde_linear.log",
+    benchmark:
+        "results/benchmarks/pde_linear.tsv"
     conda:
         ENV
     threads: 2
@@ -33,6 +35,8 @@ rule pde_stability_table:
         out="results/si/pde/stability_table.npz",
     log:
         "results/logs/si/pde_stability_table.log",
+    benchmark:
+        "results/benchmarks/pde_stability_table.tsv"
     conda:
         ENV
     threads: 2
@@ -54,6 +58,8 @@ rule pde_nonlinear:
         out="results/si/pde/nonlinear.npz",
     log:
         "results/logs/si/pde_nonlinear.log",
+    benchmark:
+        "results/benchmarks/pde_nonlinear.tsv"
     conda:
         ENV
     threads: 2
@@ -76,6 +82,8 @@ rule pde_amplification:
         out="results/si/pde/amplification.npz",
     log:
         "results/logs/si/pde_amplification.log",
+    benchmark:
+        "results/benchmarks/pde_amplification.tsv"
     conda:
         ENV
     threads: 2
@@ -93,7 +101,7 @@ rule pde_amplification:
 
 rule si_fig3_linear_pde:
     input:
-        linear_npz="results/si/pde/linear.npz",
+        linear_npz=rules.pde_linear.output.out,
         code=step_code("figures.si_linear_pde:build_fig3"),
     output:
         pdf="figures/si/fig3_linear_pde.pdf",
@@ -105,6 +113,7 @@ rule si_fig3_linear_pde:
         claims="results/claims/si_fig3_linear_pde.json",
     log:
         "results/logs/si/fig3_linear_pde.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -116,7 +125,7 @@ rule si_fig3_linear_pde:
 
 rule si_table2_stability_bounds:
     input:
-        table_npz="results/si/pde/stability_table.npz",
+        table_npz=rules.pde_stability_table.output.out,
         code=step_code("figures.si_linear_pde:build_table2"),
     output:
         md=report(
@@ -129,6 +138,7 @@ rule si_table2_stability_bounds:
         claims="results/claims/si_table2_stability_bounds.json",
     log:
         "results/logs/si/table2_stability_bounds.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -140,7 +150,7 @@ rule si_table2_stability_bounds:
 
 rule si_fig4_nonlinear_pde:
     input:
-        nonlinear_npz="results/si/pde/nonlinear.npz",
+        nonlinear_npz=rules.pde_nonlinear.output.out,
         code=step_code("figures.si_nonlinear_pde:build_fig4_left"),
     output:
         pdf="figures/si/fig4_nonlinear_pde.pdf",
@@ -152,6 +162,7 @@ rule si_fig4_nonlinear_pde:
         claims="results/claims/si_fig4_nonlinear_pde.json",
     log:
         "results/logs/si/fig4_nonlinear_pde.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -163,7 +174,7 @@ rule si_fig4_nonlinear_pde:
 
 rule si_fig4_error_amplification:
     input:
-        amplification_npz="results/si/pde/amplification.npz",
+        amplification_npz=rules.pde_amplification.output.out,
         code=step_code("figures.si_nonlinear_pde:build_fig4_right"),
     output:
         pdf="figures/si/fig4_error_amplification.pdf",
@@ -175,6 +186,7 @@ rule si_fig4_error_amplification:
         claims="results/claims/si_fig4_error_amplification.json",
     log:
         "results/logs/si/fig4_error_amplification.log",
+    localrule: True
     conda:
         ENV
     params:

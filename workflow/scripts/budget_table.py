@@ -1,0 +1,83 @@
+"""The measured compute budget of a finished run, from Snakemake's benchmark files.
+
+Every compute rule writes ``results/benchmarks/<rule>/...tsv`` (wall seconds, peak memory). This
+prints a Markdown table per rule (jobs, total and largest wall time, peak memory), stamped with
+the commit, date and machine, for the README's budget section:
+
+  .venv/bin/python workflow/scripts/budget_table.py [--results results] [--out docs/x.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def rows(results: Path) -> dict[str, list[dict[str, float]]]:
+    out: dict[str, list[dict[str, float]]] = defaultdict(list)
+    base = results / "benchmarks"
+    for path in sorted(base.rglob("*.tsv")):
+        rule = path.relative_to(base).parts[0].removesuffix(".tsv")
+        with open(path) as fh:
+            for row in csv.DictReader(fh, delimiter="\t"):
+                out[rule].append({"s": float(row["s"]), "max_rss": _num(row.get("max_rss"))})
+    return out
+
+
+def _num(value: str | None) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def stamp() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        sha = "unknown"
+    today = datetime.date.today().isoformat()
+    return (f"commit {sha}, {today}, {platform.node()} ({os.cpu_count()} cores, "
+            f"{platform.machine()})")
+
+
+def table(data: dict[str, list[dict[str, float]]]) -> str:
+    lines = ["| rule | jobs | total wall time (s) | largest job (s) | peak memory (MB) |",
+             "|---|---|---|---|---|"]
+    for rule in sorted(data, key=lambda r: -sum(x["s"] for x in data[r])):
+        jobs = data[rule]
+        total = sum(j["s"] for j in jobs)
+        peak = max(j["max_rss"] for j in jobs)
+        lines.append(f"| `{rule}` | {len(jobs)} | {total:.1f} | {max(j['s'] for j in jobs):.1f} "
+                     f"| {peak:.0f} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", default="results")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    data = rows(Path(args.results))
+    if not data:
+        print(f"no benchmark files under {args.results}/benchmarks: run the pipeline first",
+              file=sys.stderr)
+        return 1
+    text = (f"Measured by Snakemake's `benchmark:` files of one run ({stamp()}); "
+            f"regenerate with `make budget-table`.\n\n{table(data)}\n")
+    if args.out:
+        Path(args.out).write_text(text)
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
