@@ -99,6 +99,12 @@ def layer_weight(model, layer: str) -> torch.Tensor:
     return split(module.weight, model.copies)
 
 
+def copy_divergence(model, layer: str, a: int = 0, b: int = 1) -> float:
+    """Relative L1 divergence of copy a's and copy b's weights of one layer (float64)."""
+    w = layer_weight(model, layer).detach().double().cpu().numpy()
+    return float(relative_l1_divergence(w[a], w[b]))
+
+
 def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr: float,
              saves: int, layer: str, ks: Sequence[int], seed: int, network: dict,
              weight_decay: float, batch: int, dtype: str, device: str, deterministic: bool,
@@ -120,11 +126,10 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
         for x, y in minibatches(images, batch, seed, epoch):
             loss_and_step(model, opt, x, y)
             step += 1
-            w = layer_weight(model, layer).detach().double().cpu().numpy()
             if floor is None:
-                floor = float(relative_l1_divergence(w[0], w[1]))
+                floor = copy_divergence(model, layer)
             if step % n == 0:
-                div[step // n - 1] = relative_l1_divergence(w[0], w[1])
+                div[step // n - 1] = copy_divergence(model, layer)
             if step == total:
                 break
         bar.update(min(step, total) - bar.n)
