@@ -209,7 +209,7 @@ SECTIONS = {
 def claims_markdown(claims: Sequence[Claim]) -> str:
     """One Markdown report: summary counts, then paper claims and self-checks in their own
     sections, one table per paper and figure."""
-    lines = ["# Paper claims: verdicts", "", f"**{_counts(claims)}.**", ""]
+    lines = ["# Claims: verdicts", "", f"**{_counts(claims)}.**", ""]
     for kind, (title, blurb) in SECTIONS.items():
         part = [c for c in claims if c.kind == kind]
         lines += [f"## {title}", "", f"{blurb} {_counts(part)}.", ""]

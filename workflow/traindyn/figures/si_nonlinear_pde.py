@@ -36,7 +36,8 @@ def nonlinear_stats(lrs: np.ndarray, loss: np.ndarray, *, paper_setup: bool,
     st["N3"] = None if r is None else [float(np.min(r)), float(np.max(r))]  # NaN propagates
     for lr in N4_RATES:
         r = row(lr, 101)
-        st[f"N4[lr={lr:g}]a"] = None if r is None else float((r[100] / r[50]) ** (1 / 50))
+        with np.errstate(invalid="ignore", over="ignore"):
+            st[f"N4[lr={lr:g}]a"] = None if r is None else float((r[100] / r[50]) ** (1 / 50))
         big = [] if r is None else np.flatnonzero(~(r <= 1e6 * r[0]))
         st[f"N4[lr={lr:g}]b"] = None if r is None else (int(big[0]) if len(big) else -1)
     return st
