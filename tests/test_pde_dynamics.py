@@ -138,3 +138,14 @@ def test_logged_loss_adds_half_alpha_times_the_squared_norm():
     w1 = w0 - lin_lr * grad
     assert lin.loss[0, 0] == pytest.approx(_hand_bce(image, w0) + lin_alpha / 2 * np.sum(w1 * w1),
                                            rel=1e-12)
+
+
+def test_empirical_thresholds_are_nan_when_the_scan_misses_an_edge():
+    # lr so small that every scanned alpha >= 1e-4/lr is already above alpha_min: the scan
+    # starts stable, shows only the alpha_max edge, and alpha_min is not claimed
+    p = _problem(kind="random", size=20, k=4)
+    gram = p.model.gram()
+    b = linear_bounds(p.model, gram)
+    lr = 1e-7 / b.lambda_max
+    emp = empirical_thresholds(gram, 1.0, p.w0, [lr], iterations=600)
+    assert np.isnan(emp["alpha_min"][0]) and np.isnan(emp["alpha_max"][0])

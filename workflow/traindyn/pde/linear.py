@@ -1,5 +1,5 @@
 """Linearized gradient-descent PDE (SI eq. 9) exactly as the authors' ``linear.py`` defines it,
-its von Neumann bounds, and empirical stability thresholds (SI Figure 3, Table 2; notes §3.2).
+its von Neumann bounds, and empirical stability thresholds (SI Figure 3, Table 2; SI §3.2).
 
 The authors linearize around w = 0 with sigmoid(p) - 1 ~ -1/2 and s'(u) ~ 1/2 + beta*u/2 and sum
 over positions (no 1/N), giving the forward-Euler step
