@@ -67,11 +67,11 @@ def _u4(cs: ClaimSet, p: float, counts: list, n_train: int) -> None:
         return
     ok = all((o == want) if k == 3 else (sum(o) == flipped) for o in off)
     cs.holds(cid, statement, ok and bool(np.all(seen == n_train)), off, want, "exact",
-             source="LE-SDE §5 label corruption; counted in the training logs")
+             source="LE-SDE label-noise setup; counted in the training logs")
 
 
 def phase_claims(st: dict, *, scale: str, n_train: int) -> list[Claim]:
-    cs = ClaimSet("LE-SDE", "Figure 4", "LE-SDE §5, Fig. 4 (label-noise phase transition)",
+    cs = ClaimSet("LE-SDE", "Figure 4", "LE-SDE Fig. 4 (label-noise phase transition)",
                   scale=scale)
     paper = scale == "paper"
     acc, loss, r = st["acc"], st["loss"], st["r_alpha"]

@@ -54,7 +54,7 @@ def optimizer_stats() -> dict:
 
 
 def optimizer_claims(cs: ClaimSet, st: dict) -> None:
-    src = "SI §4 (perturbed SGD); self-check on a synthetic problem"
+    src = "SI perturbed SGD (authors' update order); synthetic problem"
     cs.holds("P1", "k = 1 equals torch.optim.SGD (foreach=False, Nesterov) bit for bit, 20 steps",
              st["P1"], "bitwise" if st["P1"] else "differs", "bitwise", "exact",
              kind=SELF_CHECK, source=src)
@@ -133,12 +133,12 @@ T2_BAND = (0.5, 2.0)
 
 
 def table1_claims(st: dict, optimizer: dict, *, paper_config: bool, scale: str) -> list[Claim]:
-    cs = ClaimSet("SI", "Table 1", "SI §4, Table 1", scale=scale)
+    cs = ClaimSet("SI", "Table 1", "SI Table 1", scale=scale)
     optimizer_claims(cs, optimizer)
     for act, a in st.items():
         cs.within(f"T2[{act}]", f"{act}: pooled std across perturbations / across seeds",
                   a["ratio"], *T2_BAND, expected="comparable (ratio ~ 1)", tier="paper",
-                  source="SI §4, Table 1 ('comparable'); band: sampling error of the ratio")
+                  source="SI Table 1 ('comparable'); band: sampling error of the ratio")
         cs.holds(f"T3[{act}]", f"{act}: the perturbed copies of every seed end with >= 2 distinct "
                  "accuracies", all(d >= 2 for d in a["distinct"]), a["distinct"],
                  ">= 2 per seed")
@@ -198,7 +198,7 @@ def fig2_stats(lrs: Sequence[float], divergences: Sequence[np.ndarray], floor: f
 
 
 def fig2_claims(st: dict, *, paper_config: bool, scale: str) -> list[Claim]:
-    cs = ClaimSet("SI", "Figure 2", "SI §4, Fig. 2 (divergence of k = 1 vs k = 3 copies)",
+    cs = ClaimSet("SI", "Figure 2", "SI Fig. 2 (divergence of k = 1 vs k = 3 copies)",
                   scale=scale)
     finals, floor = st["finals"], st["floor"]
     values = list(finals.values())

@@ -40,7 +40,7 @@ def heat_stats(dts: np.ndarray, max_abs: np.ndarray, first_nonfinite: np.ndarray
 
 
 def heat_claims(st: dict) -> list[Claim]:
-    cs = ClaimSet("SI", "Figure 1", "SI §2 Fig. 1 (authors' heat.py values)")
+    cs = ClaimSet("SI", "Figure 1", "SI Fig. 1 (authors' heat.py values)", scale="paper")
     for n, want in zip(H1_INDICES, H1_VALUES):
         cid = f"H1[n={n}]"
         statement = f"dt=0.4: max|u| at authors' snapshot index {n} (after {n + 1} updates)"

@@ -74,7 +74,7 @@ def linear_stats(alphas: np.ndarray, loss: np.ndarray, top: np.ndarray, rest: np
 
 
 def linear_claims(st: dict) -> list[Claim]:
-    cs = ClaimSet("SI", "Figure 3", "SI §3.2, Fig. 3 (linearized PDE, eq. 9)")
+    cs = ClaimSet("SI", "Figure 3", "SI Fig. 3 (linearized PDE, eq. 9)", scale="paper")
     paper, fig3_lr = st["paper"], st["lr"] == 1e-8
 
     def gate(cid, statement, expected, measured, needs: str) -> bool:
@@ -97,7 +97,7 @@ def linear_claims(st: dict) -> list[Claim]:
     statement = "alpha_max = 2/lr + (beta/4) lambda_min at lr = 1e-8 (lambda_min = 0)"
     if gate("L2", statement, 2.0e8, st["alpha_max"], "the Figure 3 lr"):
         cs.close("L2", statement, st["alpha_max"], 2.0e8, rtol=1e-9,
-                 source="SI §3.2 derivation (2/lr)")
+                 source="derivation (2/lr)")
     statement = "periodic FFT bound (beta/4) max|FFT(I)|^2 printed by the authors' linear.py"
     if not paper:
         cs.not_applicable("L3", statement, 1.073741824e9, PAPER_ONLY, measured=st["fft_bound"])
@@ -115,7 +115,7 @@ def linear_claims(st: dict) -> list[Claim]:
                      "half of the run")
         if gate(cid, statement, rate, st[cid], f"alpha = {alpha:.2g}"):
             cs.close(cid, statement, st[cid], rate, rtol=0.01,
-                     source="SI §3.2, von Neumann amplification (growth rate, not NaN index)")
+                     source="von Neumann amplification of eq. 9 (growth rate, not NaN index)")
     for cid, it, want in (("L8a", 99, 8.308), ("L8b", 999, 4.397)):
         statement = f"alpha=1.3e7: loss at iteration {it}"
         if gate(cid, statement, want, st[cid], "alpha = 1.3e7 and >= 1000 iterations"):
@@ -168,7 +168,7 @@ def table_claims(lrs: np.ndarray, alpha_min: float, alpha_max: np.ndarray,
                  emp_alpha_min: np.ndarray, emp_alpha_max: np.ndarray) -> list[Claim]:
     """Each empirical threshold (bisection over a range set by lr alone) equals the von Neumann
     value within 1%; a search that found no threshold (NaN) fails."""
-    cs = ClaimSet("SI", "Table 2", "SI §3.2, Table 2 (stability window of eq. 9)")
+    cs = ClaimSet("SI", "Table 2", "SI Table 2 (stability window of eq. 9)", scale="paper")
     for j, lr in enumerate(lrs):
         for name, theory, emp in (("alpha_min", float(alpha_min), emp_alpha_min[j]),
                                   ("alpha_max", float(alpha_max[j]), emp_alpha_max[j])):

@@ -47,7 +47,7 @@ N1_LRS, N2_LRS, N4_RATES = (0.01, 0.03), (0.05, 0.07, 0.09), {0.11: 1.44, 0.13: 
 
 
 def nonlinear_claims(st: dict) -> list[Claim]:
-    cs = ClaimSet("SI", "Figure 4 left", "SI §3.3, Fig. 4 left (non-linear PDE, eq. 8)")
+    cs = ClaimSet("SI", "Figure 4 left", "SI Fig. 4 left (non-linear PDE, eq. 8)", scale="paper")
     reason = PAPER_ONLY + " or weight_decay != 20"
 
     def gate(cid, statement, expected, needs="") -> bool:
@@ -85,7 +85,7 @@ def nonlinear_claims(st: dict) -> list[Claim]:
                 f"needs lr = {lr:g}, >= 101 iterations"):
             cs.close(cid, f"lr={lr:g}: loss growth factor per iteration, 50..100 (expected "
                      "(1 - alpha lr)^2)", st[cid], rate, rtol=0.01,
-                     source="SI §3.3; derivation (growth, not NaN index)")
+                     source="derivation: (1 - alpha lr)^2 (growth, not NaN index)")
         cid = f"N4[lr={lr:g}]b"
         statement = f"lr={lr:g}: first iteration with loss > 1e6 x initial"
         if gate(cid, statement, "<= 100", f"needs lr = {lr:g}, >= 101 iterations"):
@@ -169,7 +169,7 @@ def amplification_stats(lrs: np.ndarray, divergence: np.ndarray, window_mean: np
 
 
 def amplification_claims(st: dict) -> list[Claim]:
-    cs = ClaimSet("SI", "Figure 4 right", "SI §3.3, Fig. 4 right (error amplification)")
+    cs = ClaimSet("SI", "Figure 4 right", "SI Fig. 4 right (error amplification)", scale="paper")
     cs.close("M1", "metric 2*mean(|a-b|/(|a|+|b|)), 0/0 -> 0, on a fixed example", st["M1"],
              M1_EXPECTED, atol=1e-15, kind=SELF_CHECK, source="authors' divergence metric")
     reason = PAPER_ONLY + " or k != (1, 3)"
