@@ -69,5 +69,5 @@ def fig5_claims(stats: dict, *, scale: str) -> list[Claim]:
         cs.holds(f"F5-1b[{name},{kind}]", f"{name}, {kind}: Pearson r between simulated and "
                  "measured class-0 logits over time, each coordinate",
                  finite(st["corr"]) and all(c > 0.9 for c in st["corr"]),
-                 [round(c, 3) for c in st["corr"]], "> 0.9 each", "r > 0.9")
+                 [round(c, 3) for c in st["corr"]], "> 0.9 each", "r > 0.9", tier="paper")
     return scoped(cs, scale).claims
