@@ -115,7 +115,7 @@ def fig3_stats(e: dict[str, np.ndarray]) -> dict:
     """The numbers claims F3-* read from the estimates of one data set ('final' = mean of the
     last 100 iterations); None where the run is too short or K != 3."""
     alpha = e["alpha_I"]
-    peak = int(np.nanargmax(alpha))
+    peak = int(np.nanargmax(alpha)) if np.isfinite(alpha).any() else 0  # all-NaN: claims fail
     st = dict(A=final(e["A_I"]), B=final(e["B_I"]), peak=float(alpha[peak]), peak_t=peak,
               late=float(np.nanmax(np.abs(alpha[6000:]))) if len(alpha) > 6000 else None,
               tail=float(np.nanmean(alpha[-len(alpha) // 10:])))
