@@ -133,14 +133,17 @@ def test_sigkilled_table1_run_resumes_to_identical_results(tmp_path):
     import subprocess
     import sys
     import time
+    from pathlib import Path
 
     import pyarrow.parquet as pq
     from lesde_fixtures import geomnist_cache
 
     data = geomnist_cache(tmp_path / "g.npz", n_train=16, n_val=8)
     ref, out = tmp_path / "ref.parquet", tmp_path / "out.parquet"
-    subprocess.run([sys.executable, "-c", RUNNER, str(ref), data], check=True)
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(out), data])
+    # the subprocesses import this checkout's library, not whichever one is installed
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "workflow"))
+    subprocess.run([sys.executable, "-c", RUNNER, str(ref), data], check=True, env=env)
+    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(out), data], env=env)
     ckpt = tmp_path / "out.parquet.work" / "checkpoint.pt"
     deadline = time.time() + 120
     while not ckpt.exists() and time.time() < deadline:
@@ -148,7 +151,7 @@ def test_sigkilled_table1_run_resumes_to_identical_results(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert ckpt.exists() and not out.exists(), "the run finished before it could be killed"
-    subprocess.run([sys.executable, "-c", RUNNER, str(out), data], check=True)
+    subprocess.run([sys.executable, "-c", RUNNER, str(out), data], check=True, env=env)
     a, b = pq.read_table(ref).to_pandas(), pq.read_table(out).to_pandas()
     assert a.equals(b) and len(a) == 4 * 3  # 4 epochs x (2 copies + control)
     assert not ckpt.exists()

@@ -8,6 +8,7 @@ from traindyn.pde.inputs import build_problem, check_lrs
 from traindyn.pde.linear import empirical_thresholds, growth_rate, linear_bounds, run_linear
 from traindyn.pde.nonlinear import gradient_norm, hessian_extremes, run_gd
 from traindyn.pde.one_layer import OneLayer
+from traindyn.pde.one_layer_direct import forward_loops
 
 
 def _problem(kind="checkerboard", size=24, k=6):
@@ -42,7 +43,7 @@ def test_empirical_thresholds_bracket_the_theory():
     gram = p.model.gram()
     b = linear_bounds(p.model, gram)
     lrs = [0.5 / b.lambda_max, 1.0 / b.lambda_max]
-    emp = empirical_thresholds(gram, 1.0, p.w0, lrs, b, iterations=600)
+    emp = empirical_thresholds(gram, 1.0, p.w0, lrs, iterations=600)
     np.testing.assert_allclose(emp["alpha_min"], b.alpha_min, rtol=0.01)
     np.testing.assert_allclose(emp["alpha_max"], [b.alpha_max(lr) for lr in lrs], rtol=0.01)
     assert np.all(emp["alpha_min_pm"] < 0.01 * b.alpha_min)
@@ -99,3 +100,52 @@ def test_forward_window_mean():
 def test_non_positive_lr_is_rejected():
     with pytest.raises(ValueError, match="must be > 0"):
         check_lrs([0.01, 0.0], "pde.nonlinear.lrs")
+
+
+def test_empirical_thresholds_are_nan_when_no_alpha_is_stable():
+    # lr so large that 2/lr < lambda_max/4: alpha_max < alpha_min, the window is empty
+    p = _problem(kind="random", size=20, k=4)
+    gram = p.model.gram()
+    b = linear_bounds(p.model, gram)
+    lr = 40.0 / b.lambda_max
+    assert b.alpha_max(lr) < b.alpha_min
+    emp = empirical_thresholds(gram, 1.0, p.w0, [lr], iterations=600)
+    assert np.isnan(emp["alpha_min"][0]) and np.isnan(emp["alpha_max"][0])
+
+
+def _hand_bce(image, w, beta=1.0):
+    """BCE(sigmoid(p), 1) = log(1 + exp(-p)), p = mean Swish of the valid correlation (loops)."""
+    u = forward_loops(image, w)
+    p = np.mean(u / (1.0 + np.exp(-beta * u)))
+    return np.log1p(np.exp(-p))
+
+
+def test_logged_loss_adds_half_alpha_times_the_squared_norm():
+    """Both logged PDE losses are BCE + (alpha/2)|w|^2, computed here by hand: GD logs it at w_t
+    (before the update), the linearized run at w_(t+1) (the authors' mix), each counted once."""
+    p = _problem(kind="random", size=8, k=3)
+    image, w0, alpha, lr = p.model.image.numpy(), p.w0, 20.0, 0.05
+    run = run_gd(p.model, w0, [lr], alpha, 2, keep_weights=True)
+    for t in range(2):
+        w = run.weights[0, t]
+        assert run.loss[0, t] == pytest.approx(_hand_bce(image, w) + alpha / 2 * np.sum(w * w),
+                                               rel=1e-12)
+    gram = p.model.gram()
+    lam, vecs = np.linalg.eigh(gram)
+    lin_lr, lin_alpha = 1e-3, 5.0
+    lin = run_linear(p.model, w0, lin_lr, [lin_alpha], 1, vecs[:, -1].reshape(3, 3))
+    grad = lin_alpha * w0 - 0.25 * (gram @ w0.ravel()).reshape(3, 3) - 0.25 * image.mean()
+    w1 = w0 - lin_lr * grad
+    assert lin.loss[0, 0] == pytest.approx(_hand_bce(image, w0) + lin_alpha / 2 * np.sum(w1 * w1),
+                                           rel=1e-12)
+
+
+def test_empirical_thresholds_are_nan_when_the_scan_misses_an_edge():
+    # lr so small that every scanned alpha >= 1e-4/lr is already above alpha_min: the scan
+    # starts stable, shows only the alpha_max edge, and alpha_min is not claimed
+    p = _problem(kind="random", size=20, k=4)
+    gram = p.model.gram()
+    b = linear_bounds(p.model, gram)
+    lr = 1e-7 / b.lambda_max
+    emp = empirical_thresholds(gram, 1.0, p.w0, [lr], iterations=600)
+    assert np.isnan(emp["alpha_min"][0]) and np.isnan(emp["alpha_max"][0])

@@ -64,3 +64,13 @@ def test_missing_run_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="expected 6 runs"):
         build_precision(runs, str(tmp_path / "f.pdf"), str(tmp_path / "f.png"),
                         str(tmp_path / "c.json"), config=CONFIG)
+
+
+def test_non_finite_or_empty_runs_fail():
+    from traindyn.figures.si_precision import precision_claims, precision_stats
+
+    div = {(dt, n): np.full(5, 1e-9) for dt in DTYPES for n in NS}
+    div["float32", 4] = np.array([])  # a lost run
+    div["float64", 1] = np.full(5, np.nan)
+    got = {c.id: c.verdict for c in precision_claims(precision_stats(div, DTYPES, NS), tiny=False)}
+    assert got["XP-1"] == "fail" and got["XP-2"] == "fail"

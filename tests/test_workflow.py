@@ -124,8 +124,10 @@ def test_tiny_run_outputs_and_claims(tiny_run):
     assert [k for k, v in verdicts.items() if v == "not-applicable"
             and not k.startswith(("T", "F2", "XP"))] == ["H1[n=2000]"]
     # 3 trials x 40 iterations say nothing about LE-SDE: only the data-free checks are evaluated
+    # (U4 counts corrupted labels in the logs: n/a when some example was never sampled)
     evaluated = {k: v for k, v in lesde.items() if v != "not-applicable"}
-    assert evaluated == {"U1": "pass", "U4[p=0.0]": "pass", "U4[p=0.67]": "pass"}
+    assert evaluated.pop("U1") == "pass"
+    assert set(evaluated) <= {"U4[p=0.0]", "U4[p=0.67]"} and set(evaluated.values()) <= {"pass"}
     assert len(lesde) > 20
     for cid in ("H3a", "L1", "L4", "L6a", "L7b", "N1[lr=0.01]", "N2[lr=0.07]", "N5", "N6",
                 "R1[lr=0.03]", "R2[lr=0.09]a", "M1", "S-alpha_max[lr=5e-08]"):

@@ -1,8 +1,13 @@
 """Checkable paper claims as data: each figure/table step writes a list of verdicts; one step
 gathers them into ``figures/claims.md``.
 
-A claim never passes because data are missing: a value that cannot be measured gives the verdict
-``not-applicable`` with the reason, and a non-finite measurement where a number was expected fails.
+A claim never passes because data are missing: a missing or non-finite measurement fails. A
+builder that knows the run cannot measure a claim (too few settings, a quick-scale run) says
+``not-applicable`` with the reason, and keeps whatever value it did measure.
+
+Two kinds of claims are kept apart: ``paper`` claims are measured on this run's data;
+``self-check`` claims test the code on synthetic inputs or compare the configuration with the
+paper's (they say nothing about whether the run reproduces the paper).
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +24,9 @@ from .atomic import write_json, write_text
 
 PASS, FAIL, NA = "pass", "fail", "not-applicable"
 VERDICTS = (PASS, FAIL, NA)
+PAPER, SELF_CHECK = "paper", "self-check"
+KINDS = (PAPER, SELF_CHECK)
+ANY_SCALE, PAPER_SCALE = "any", "paper"  # the run scales a claim's expected value is meant for
 
 
 @dataclass(frozen=True)
@@ -33,83 +41,134 @@ class Claim:
     verdict: str
     source: str  # paper section or derivation the expectation comes from
     reason: str = ""  # why it failed or could not be evaluated
+    kind: str = PAPER
+    scale_note: str = ""  # for a failure: whether the run's scale can explain it
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"claim {self.id}: verdict {self.verdict!r} not in {VERDICTS}")
         if self.verdict == NA and not self.reason:
             raise ValueError(f"claim {self.id}: a not-applicable verdict needs a reason")
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind {self.kind!r} not in {KINDS}")
 
 
-def _finite(x: Any) -> bool:
+def finite(x: Any) -> bool:
+    """A number, or a non-empty sequence / mapping of numbers, all finite."""
+    if isinstance(x, Mapping):
+        x = list(x.values())
+    if isinstance(x, (list, tuple)):
+        return bool(x) and all(finite(v) for v in x)
     try:
-        return all(math.isfinite(float(v)) for v in (x if isinstance(x, Sequence) else [x]))
+        return math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
 
 
-class ClaimSet:
-    """Collects the claims of one figure or table and writes them as one JSON file."""
+def _num(x: Any) -> Any:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return x
 
-    def __init__(self, paper: str, figure: str, source: str) -> None:
+
+class ClaimSet:
+    """Collects the claims of one figure or table.
+
+    ``scale`` is the run's scale ("paper", "quick", "tiny" or None when the run has no scale);
+    a failed claim whose expected value is meant for the paper scale only (``tier="paper"``)
+    says so when the run is smaller.
+    """
+
+    def __init__(self, paper: str, figure: str, source: str, *, scale: str | None = None,
+                 kind: str = PAPER) -> None:
         self.paper, self.figure, self.source = paper, figure, source
+        self.scale, self.kind = scale, kind
         self.claims: list[Claim] = []
 
+    def _scale_note(self, verdict: str, tier: str) -> str:
+        if verdict != FAIL or self.scale is None:
+            return ""
+        if tier == PAPER_SCALE and self.scale != "paper":
+            return f"expected at paper scale only; this run is {self.scale} scale"
+        return "expected at every scale: not explained by the run's scale"
+
     def _add(self, id: str, statement: str, measured: Any, expected: Any, tolerance: str,
-             verdict: str, reason: str = "", source: str | None = None) -> Claim:
+             verdict: str, reason: str = "", source: str | None = None, *,
+             kind: str | None = None, tier: str = ANY_SCALE) -> Claim:
         claim = Claim(id, self.paper, self.figure, statement, measured, expected, tolerance,
-                      verdict, source or self.source, reason)
+                      verdict, source or self.source, reason, kind or self.kind,
+                      self._scale_note(verdict, tier))
         self.claims.append(claim)
         return claim
 
-    def close(self, id: str, statement: str, measured: Any, expected: float, *,
-              atol: float = 0.0, rtol: float = 0.0, source: str | None = None) -> Claim:
-        """|measured - expected| <= atol + rtol*|expected|; a non-finite measurement fails."""
-        tol = " + ".join(t for t in (f"abs {atol:g}" if atol else "", f"rel {rtol:g}" if rtol else "") if t)
+    def _compare(self, id, statement, measured, expected, tol, ok: Callable[[float], bool],
+                 miss: str, **kw) -> Claim:
         if measured is None:
-            return self._add(id, statement, None, expected, tol, NA, "no measurement", source)
-        if not _finite(measured):
-            return self._add(id, statement, measured, expected, tol, FAIL,
-                             "measured value is not finite", source)
-        ok = abs(float(measured) - expected) <= atol + rtol * abs(expected)
-        return self._add(id, statement, float(measured), expected, tol, PASS if ok else FAIL,
-                         "" if ok else "outside tolerance", source)
+            return self._add(id, statement, None, expected, tol, FAIL, "no measurement", **kw)
+        if not finite(measured):
+            return self._add(id, statement, _num(measured), expected, tol, FAIL,
+                             "measured value is not finite", **kw)
+        good = ok(float(measured))
+        return self._add(id, statement, float(measured), expected, tol, PASS if good else FAIL,
+                         "" if good else miss, **kw)
+
+    def close(self, id: str, statement: str, measured: Any, expected: float, *,
+              atol: float = 0.0, rtol: float = 0.0, **kw) -> Claim:
+        """|measured - expected| <= atol + rtol*|expected|."""
+        tol = " + ".join(t for t in (f"abs {atol:g}" if atol else "",
+                                     f"rel {rtol:g}" if rtol else "") if t) or "exact"
+        bound = atol + rtol * abs(expected)
+        return self._compare(id, statement, measured, expected, tol,
+                             lambda m: abs(m - expected) <= bound, "outside tolerance", **kw)
 
     def within(self, id: str, statement: str, measured: Any, lo: float, hi: float, *,
-               source: str | None = None, expected: Any = None) -> Claim:
-        """lo <= measured <= hi; a non-finite measurement fails."""
+               expected: Any = None, **kw) -> Claim:
+        """lo <= measured <= hi (a two-sided band: both ends come from the paper)."""
         tol = f"[{lo:g}, {hi:g}]"
-        shown = expected if expected is not None else tol
-        if measured is None:
-            return self._add(id, statement, None, shown, tol, NA, "no measurement", source)
-        if not _finite(measured):
-            return self._add(id, statement, measured, shown, tol, FAIL,
-                             "measured value is not finite", source)
-        ok = lo <= float(measured) <= hi
-        return self._add(id, statement, float(measured), shown, tol, PASS if ok else FAIL,
-                         "" if ok else "outside range", source)
+        return self._compare(id, statement, measured, tol if expected is None else expected,
+                             tol, lambda m: lo <= m <= hi, "outside range", **kw)
+
+    def at_least(self, id: str, statement: str, measured: Any, lo: float, *,
+                 expected: Any = None, **kw) -> Claim:
+        tol = f">= {lo:g}"
+        return self._compare(id, statement, measured, tol if expected is None else expected,
+                             tol, lambda m: m >= lo, "below the bound", **kw)
+
+    def at_most(self, id: str, statement: str, measured: Any, hi: float, *,
+                expected: Any = None, **kw) -> Claim:
+        tol = f"<= {hi:g}"
+        return self._compare(id, statement, measured, tol if expected is None else expected,
+                             tol, lambda m: m <= hi, "above the bound", **kw)
 
     def holds(self, id: str, statement: str, ok: bool, measured: Any, expected: Any,
-              tolerance: str = "qualitative", *, reason: str = "",
-              source: str | None = None) -> Claim:
-        """A qualitative or composite condition evaluated by the caller."""
+              tolerance: str = "qualitative", *, reason: str = "", **kw) -> Claim:
+        """A qualitative or composite condition evaluated by the caller; it fails when there is
+        nothing measured (None or an empty collection)."""
+        if measured is None or (isinstance(measured, (list, tuple, dict)) and not measured):
+            return self._add(id, statement, measured, expected, tolerance, FAIL,
+                             "no measurement", **kw)
         return self._add(id, statement, measured, expected, tolerance, PASS if ok else FAIL,
-                         "" if ok else (reason or "condition does not hold"), source)
+                         "" if ok else (reason or "condition does not hold"), **kw)
 
     def not_applicable(self, id: str, statement: str, expected: Any, reason: str, *,
-                       source: str | None = None) -> Claim:
-        return self._add(id, statement, None, expected, "-", NA, reason, source)
+                       measured: Any = None, **kw) -> Claim:
+        """The run cannot test this claim; ``measured`` keeps what it did measure."""
+        return self._add(id, statement, _num(measured), expected, "-", NA, reason, **kw)
 
     def only_evaluable(self, reason: str, keep: Callable[[str], bool]) -> "ClaimSet":
         """Turn every claim whose id ``keep`` rejects into not-applicable with ``reason`` (for
-        runs too small to say anything about the paper's numbers)."""
-        self.claims = [c if keep(c.id) else Claim(c.id, c.paper, c.figure, c.statement, None,
-                                                   c.expected, "-", NA, c.source, reason)
+        runs too small to say anything about the paper's numbers); measured values stay."""
+        self.claims = [c if keep(c.id) else replace(c, verdict=NA, reason=reason, scale_note="")
                        for c in self.claims]
         return self
 
     def write(self, path: str | os.PathLike) -> None:
-        write_json(path, [asdict(c) for c in self.claims])
+        write_claims(path, self.claims)
+
+
+def write_claims(path: str | os.PathLike, claims: Iterable[Claim]) -> None:
+    write_json(path, [asdict(c) for c in claims])
 
 
 def read_claims(paths: Iterable[str | os.PathLike]) -> list[Claim]:
@@ -134,31 +193,40 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _counts(claims: Sequence[Claim]) -> str:
+    c = {v: sum(x.verdict == v for x in claims) for v in VERDICTS}
+    return (f"{len(claims)} claims: {c[PASS]} pass, {c[FAIL]} fail, {c[NA]} not applicable")
+
+
+SECTIONS = {
+    PAPER: ("Paper claims", "Each row is a checkable claim of the paper, measured on this "
+            "run's results. A failure says whether the run's scale can explain it."),
+    SELF_CHECK: ("Self-checks", "Checks of the code on synthetic inputs, and comparisons of "
+                 "the configuration with the paper's. They do not measure the run's results."),
+}
+
+
 def claims_markdown(claims: Sequence[Claim]) -> str:
-    """One Markdown report: summary counts, then one table per paper and figure."""
-    counts = {v: sum(c.verdict == v for c in claims) for v in VERDICTS}
-    lines = [
-        "# Paper claims: verdicts",
-        "",
-        f"**{len(claims)} claims: {counts[PASS]} pass, {counts[FAIL]} fail, "
-        f"{counts[NA]} not applicable.**",
-        "",
-        "Each row is a checkable claim from `shared/papers/*.md` evaluated on this run's results.",
-        "",
-    ]
-    groups: dict[tuple[str, str], list[Claim]] = {}
-    for c in claims:
-        groups.setdefault((c.paper, c.figure), []).append(c)
-    for (paper, figure), group in sorted(groups.items()):
-        lines += [f"## {paper} — {figure}", "",
-                  "| id | verdict | statement | measured | expected | tolerance | source | note |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for c in group:
-            mark = {PASS: "PASS", FAIL: "**FAIL**", NA: "n/a"}[c.verdict]
-            lines.append("| " + " | ".join(_cell(x) for x in (
-                c.id, mark, c.statement, c.measured, c.expected, c.tolerance, c.source, c.reason
-            )) + " |")
-        lines.append("")
+    """One Markdown report: summary counts, then paper claims and self-checks in their own
+    sections, one table per paper and figure."""
+    lines = ["# Claims: verdicts", "", f"**{_counts(claims)}.**", ""]
+    for kind, (title, blurb) in SECTIONS.items():
+        part = [c for c in claims if c.kind == kind]
+        lines += [f"## {title}", "", f"{blurb} {_counts(part)}.", ""]
+        groups: dict[tuple[str, str], list[Claim]] = {}
+        for c in part:
+            groups.setdefault((c.paper, c.figure), []).append(c)
+        for (paper, figure), group in sorted(groups.items()):
+            lines += [f"### {paper} — {figure}", "",
+                      "| id | verdict | statement | measured | expected | tolerance | source "
+                      "| note | scale |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+            for c in group:
+                mark = {PASS: "PASS", FAIL: "**FAIL**", NA: "n/a"}[c.verdict]
+                lines.append("| " + " | ".join(_cell(x) for x in (
+                    c.id, mark, c.statement, c.measured, c.expected, c.tolerance, c.source,
+                    c.reason, c.scale_note)) + " |")
+            lines.append("")
     return "\n".join(lines)
 
 

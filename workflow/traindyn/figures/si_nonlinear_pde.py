@@ -3,72 +3,102 @@ error amplification between two rounding-perturbed copies (right). Claims N1-N6,
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from ..claims import ClaimSet
+from ..claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
 from ..divergence import relative_l1_divergence
 from ..plots.style import plt, save_figure
 from .si_linear_pde import PAPER_ONLY, _find
 
 
-def nonlinear_claims(d: dict) -> ClaimSet:
-    cs = ClaimSet("SI", "Figure 4 left", "notes §2 Figure 4, §3.3, §5 N1-N6")
-    paper = bool(d["paper_setup"]) and float(d["weight_decay"]) == 20.0
-    lrs, loss = d["lrs"], d["loss"]
+def nonlinear_stats(lrs: np.ndarray, loss: np.ndarray, *, paper_setup: bool,
+                    weight_decay: float, z_star: float, lr_orthogonal: float,
+                    lr_restrained: float) -> dict:
+    """The numbers claims N1-N6 read; None where the sweep lacks the lr or iterations."""
     T = loss.shape[1]
+
+    def row(lr, min_iters=1000):
+        i = _find(lrs, lr)
+        return None if i is None or T < min_iters else loss[i]
+
+    st = dict(paper=bool(paper_setup) and float(weight_decay) == 20.0, z_star=abs(float(z_star)),
+              lr_orthogonal=float(lr_orthogonal), lr_restrained=float(lr_restrained))
+    for lr in N1_LRS:
+        r = row(lr)
+        st[f"N1[lr={lr:g}]"] = None if r is None else float(r[-1])
+    for lr in N2_LRS:
+        r = row(lr)
+        st[f"N2[lr={lr:g}]"] = None if r is None else [float(r[-100:].min()),
+                                                        float(r[-100:].max())]
+    r = row(0.1)
+    st["N3"] = None if r is None else [float(np.min(r)), float(np.max(r))]  # NaN propagates
+    for lr in N4_RATES:
+        r = row(lr, 101)
+        with np.errstate(invalid="ignore", over="ignore"):
+            st[f"N4[lr={lr:g}]a"] = None if r is None else float((r[100] / r[50]) ** (1 / 50))
+        big = [] if r is None else np.flatnonzero(~(r <= 1e6 * r[0]))
+        st[f"N4[lr={lr:g}]b"] = None if r is None else (int(big[0]) if len(big) else -1)
+    return st
+
+
+N1_LRS, N2_LRS, N4_RATES = (0.01, 0.03), (0.05, 0.07, 0.09), {0.11: 1.44, 0.13: 2.56}
+
+
+def nonlinear_claims(st: dict) -> list[Claim]:
+    cs = ClaimSet("SI", "Figure 4 left", "SI Fig. 4 left (non-linear PDE, eq. 8)", scale="paper")
     reason = PAPER_ONLY + " or weight_decay != 20"
 
-    def index(cid, statement, expected, lr, min_iters=1000):
-        i = _find(lrs, lr)
-        if not paper or i is None or T < min_iters:
-            cs.not_applicable(cid, statement, expected, reason if not paper
-                              else f"needs lr = {lr:g} and >= {min_iters} iterations")
-            return None
-        return i
+    def gate(cid, statement, expected, needs="") -> bool:
+        if not st["paper"]:
+            cs.not_applicable(cid, statement, expected, reason, measured=st.get(cid))
+        elif needs and st.get(cid) is None:
+            cs.not_applicable(cid, statement, expected, needs)
+        else:
+            return True
+        return False
 
-    for lr in (0.01, 0.03):
-        i = index(f"N1[lr={lr:g}]", f"lr={lr:g} converges to L = 0.291495", 0.291495, lr)
-        if i is not None:
-            cs.close(f"N1[lr={lr:g}]", f"lr={lr:g}: final loss", float(loss[i, -1]), 0.291495,
-                     atol=1e-5)
-    if paper:
+    for lr in N1_LRS:
+        cid = f"N1[lr={lr:g}]"
+        if gate(cid, f"lr={lr:g}: final loss", 0.291495, f"needs lr = {lr:g}, >= 1000 iterations"):
+            cs.close(cid, f"lr={lr:g}: final loss (converged)", st[cid], 0.291495, atol=1e-5)
+    if gate("N1[z*]", "|z*| = |c . w*| at the fixed point", 3.86525):
         cs.close("N1[z*]", "|z*| = |c . w*| at the fixed point (c = first 32x32 patch)",
-                 abs(float(d["z_star"])), 3.86525, atol=1e-5)
-    for lr in (0.05, 0.07, 0.09):
-        i = index(f"N2[lr={lr:g}]", f"lr={lr:g}: bounded oscillation, no convergence",
-                  "max/min >= 1.5, max < 10, finite", lr)
-        if i is not None:
-            tail = loss[i, -100:]
-            lo, hi = float(tail.min()), float(tail.max())
-            ok = bool(np.all(np.isfinite(tail)) and hi / lo >= 1.5 and hi < 10)
-            cs.holds(f"N2[lr={lr:g}]", f"lr={lr:g}: last-100-iteration loss range",
-                     ok, [lo, hi], "max/min >= 1.5, max < 10, finite")
-    i = index("N3", "lr=0.1: loss stays in [9.49e3, 9.51e3]", [9490, 9510], 0.1)
-    if i is not None:
-        cs.holds("N3", "lr=0.1: loss range over all iterations",
-                 bool(np.all((loss[i] >= 9490) & (loss[i] <= 9510))),
-                 [float(loss[i].min()), float(loss[i].max())], "[9490, 9510]", "range")
-    for lr, rate, in ((0.11, 1.44), (0.13, 2.56)):
-        i = index(f"N4[lr={lr:g}]", f"lr={lr:g}: loss grows by (1 - alpha lr)^2 per iteration",
-                  rate, lr, min_iters=101)
-        if i is not None:
-            measured = float((loss[i, 100] / loss[i, 50]) ** (1 / 50))
-            cs.close(f"N4[lr={lr:g}]a", f"lr={lr:g}: loss growth per iteration, 50..100",
-                     measured, rate, rtol=0.01, source="notes §5.1 (growth, not NaN index)")
-            big = np.flatnonzero(~(loss[i] <= 1e6 * loss[i, 0]))
-            first = int(big[0]) if big.size else None
-            cs.holds(f"N4[lr={lr:g}]b", f"lr={lr:g}: loss exceeds 1e6 x initial within 100 "
-                     "iterations", first is not None and first <= 100, first, "<= 100",
-                     "<= 100 iterations")
-    if paper:
+                 st["z_star"], 3.86525, atol=1e-5)
+    for lr in N2_LRS:
+        cid = f"N2[lr={lr:g}]"
+        statement = f"lr={lr:g}: last-100-iteration loss [min, max]: bounded oscillation"
+        want = "max/min >= 1.5, max < 10, finite"
+        if gate(cid, statement, want, f"needs lr = {lr:g}, >= 1000 iterations"):
+            lo, hi = st[cid]
+            cs.holds(cid, statement, finite([lo, hi]) and lo > 0 and hi / lo >= 1.5 and hi < 10,
+                     [lo, hi], want)
+    statement = "lr=0.1: loss [min, max] over all iterations stays in [9490, 9510]"
+    if gate("N3", statement, [9490, 9510], "needs lr = 0.1, >= 1000 iterations"):
+        lo, hi = st["N3"]
+        cs.holds("N3", statement, finite([lo, hi]) and lo >= 9490 and hi <= 9510, [lo, hi],
+                 [9490, 9510], "range")
+    for lr, rate in N4_RATES.items():
+        cid = f"N4[lr={lr:g}]a"
+        if gate(cid, f"lr={lr:g}: loss growth factor per iteration", rate,
+                f"needs lr = {lr:g}, >= 101 iterations"):
+            cs.close(cid, f"lr={lr:g}: loss growth factor per iteration, 50..100 (expected "
+                     "(1 - alpha lr)^2)", st[cid], rate, rtol=0.01,
+                     source="derivation: (1 - alpha lr)^2 (growth, not NaN index)")
+        cid = f"N4[lr={lr:g}]b"
+        statement = f"lr={lr:g}: first iteration with loss > 1e6 x initial"
+        if gate(cid, statement, "<= 100", f"needs lr = {lr:g}, >= 101 iterations"):
+            first = st[cid]
+            cs.holds(cid, statement, 0 <= first <= 100,
+                     first if first >= 0 else "never", "<= 100", "<= 100 iterations")
+    if gate("N5", "orthogonal-mode bound 2/lambda_min(H(w*)) = 2/alpha", 0.1):
         cs.close("N5", "orthogonal-mode bound 2/lambda_min(H(w*)) = 2/alpha",
-                 float(d["lr_orthogonal"]), 0.1, rtol=1e-6)
+                 st["lr_orthogonal"], 0.1, rtol=1e-6)
+    if gate("N6", "restrained-instability onset 2/lambda_max(H(w*))", 2 / 62.0):
         cs.close("N6", "restrained-instability onset 2/lambda_max(H(w*))",
-                 float(d["lr_restrained"]), 2 / 62.0, rtol=0.03)
-    else:
-        cs.not_applicable("N5", "orthogonal-mode bound 2/alpha", 0.1, reason)
-        cs.not_applicable("N6", "restrained-instability onset", 0.0323, reason)
-    return cs
+                 st["lr_restrained"], 2 / 62.0, rtol=0.03)
+    return cs.claims
 
 
 def build_fig4_left(nonlinear_npz: str, pdf: str, png: str, claims: str) -> None:
@@ -112,39 +142,63 @@ def build_fig4_left(nonlinear_npz: str, pdf: str, png: str, claims: str) -> None
     fig.suptitle("SI Fig. 4 (left) — one-layer CNN: thresholds from the Hessian at the fixed "
                  "point w* reached by the smallest lr")
     save_figure(fig, pdf, png)
-    nonlinear_claims(d).write(claims)
+    write_claims(claims, nonlinear_claims(nonlinear_stats(
+        lrs, loss, paper_setup=bool(d["paper_setup"]), weight_decay=float(d["weight_decay"]),
+        z_star=float(d["z_star"]), lr_orthogonal=lr_o, lr_restrained=lr_c)))
 
 
-def amplification_claims(d: dict) -> ClaimSet:
-    cs = ClaimSet("SI", "Figure 4 right", "notes §2 Figure 4 right, §4, §5 R1-R2, M1")
-    a, b = np.array([1.0, -2.0, 0.0, 3.0]), np.array([1.0, 2.0, 0.0, 1.0])
-    cs.close("M1", "metric 2*mean(|a-b|/(|a|+|b|)), 0/0 -> 0, on a fixed example",
-             float(relative_l1_divergence(a, b)), 2 * (0 + 1 + 0 + 0.5) / 4, atol=1e-15,
-             source="notes §4")
-    paper = bool(d["paper_setup"]) and list(d["k"]) == [1, 3]
-    lrs, div, wm = d["lrs"], d["divergence"], d["window_mean"]
+M1_A, M1_B = np.array([1.0, -2.0, 0.0, 3.0]), np.array([1.0, 2.0, 0.0, 1.0])
+M1_EXPECTED = 2 * (0 + 1 + 0 + 0.5) / 4  # by hand; the 0/0 entry counts as 0
+R1_LRS, R2_LRS = (0.01, 0.03), (0.05, 0.07, 0.09)
+
+
+def amplification_stats(lrs: np.ndarray, divergence: np.ndarray, window_mean: np.ndarray, *,
+                        paper_setup: bool, k: Sequence[int]) -> dict:
+    """The numbers claims R1, R2 and M1 read; None where the lr is not configured."""
+    st = dict(paper=bool(paper_setup) and list(k) == [1, 3],
+              M1=float(relative_l1_divergence(M1_A, M1_B)))
+    for lr in R1_LRS:
+        i = _find(lrs, lr)
+        st[f"R1[lr={lr:g}]"] = None if i is None else float(np.max(window_mean[i]))
+    for lr in R2_LRS:
+        i = _find(lrs, lr)
+        cross = [] if i is None else np.flatnonzero(~(divergence[i] <= 1e-3))
+        st[f"R2[lr={lr:g}]a"] = None if i is None else float(window_mean[i, -1])
+        st[f"R2[lr={lr:g}]b"] = None if i is None else (int(cross[0]) + 1 if len(cross) else -1)
+    return st
+
+
+def amplification_claims(st: dict) -> list[Claim]:
+    cs = ClaimSet("SI", "Figure 4 right", "SI Fig. 4 right (error amplification)", scale="paper")
+    cs.close("M1", "metric 2*mean(|a-b|/(|a|+|b|)), 0/0 -> 0, on a fixed example", st["M1"],
+             M1_EXPECTED, atol=1e-15, kind=SELF_CHECK, source="authors' divergence metric")
     reason = PAPER_ONLY + " or k != (1, 3)"
-    for lr in (0.01, 0.03):
-        i = _find(lrs, lr)
-        if not paper or i is None:
-            cs.not_applicable(f"R1[lr={lr:g}]", "window mean of D stays <= 1e-12", "<= 1e-12",
-                              reason if not paper else f"lr = {lr:g} not configured")
-            continue
-        cs.within(f"R1[lr={lr:g}]", f"lr={lr:g}: max window-{int(d['window'])} mean of D",
-                  float(np.max(wm[i])), 0.0, 1e-12)
-    for lr in (0.05, 0.07, 0.09):
-        i = _find(lrs, lr)
-        if not paper or i is None:
-            cs.not_applicable(f"R2[lr={lr:g}]", "D amplified to O(1)", ">= 0.5",
-                              reason if not paper else f"lr = {lr:g} not configured")
-            continue
-        cross = np.flatnonzero(div[i] > 1e-3)
-        first = int(cross[0]) + 1 if cross.size else None
-        cs.within(f"R2[lr={lr:g}]a", f"lr={lr:g}: final window mean of D", float(wm[i, -1]),
-                  0.5, 2.0, expected=">= 0.5 (replica 1.2-1.4)")
-        cs.holds(f"R2[lr={lr:g}]b", f"lr={lr:g}: first update with D > 1e-3", first is not None
-                 and first < 400, first, "< 400", "qualitative")
-    return cs
+
+    def gate(cid, statement, expected, lr) -> bool:
+        if not st["paper"]:
+            cs.not_applicable(cid, statement, expected, reason, measured=st[cid])
+        elif st[cid] is None:
+            cs.not_applicable(cid, statement, expected, f"lr = {lr:g} not configured")
+        else:
+            return True
+        return False
+
+    for lr in R1_LRS:
+        cid = f"R1[lr={lr:g}]"
+        statement = f"lr={lr:g}: largest forward window mean of D"
+        if gate(cid, statement, "<= 1e-12", lr):
+            cs.at_most(cid, statement, st[cid], 1e-12)
+    for lr in R2_LRS:
+        cid = f"R2[lr={lr:g}]a"
+        statement = f"lr={lr:g}: final window mean of D (amplified to O(1))"
+        if gate(cid, statement, ">= 0.5", lr):
+            cs.at_least(cid, statement, st[cid], 0.5, expected=">= 0.5 (replica 1.2-1.4)")
+        cid = f"R2[lr={lr:g}]b"
+        statement = f"lr={lr:g}: first update with D > 1e-3"
+        if gate(cid, statement, "< 400", lr):
+            first = st[cid]
+            cs.holds(cid, statement, 0 < first < 400, first if first > 0 else "never", "< 400")
+    return cs.claims
 
 
 def build_fig4_right(amplification_npz: str, pdf: str, png: str, claims: str) -> None:
@@ -165,4 +219,5 @@ def build_fig4_right(amplification_npz: str, pdf: str, png: str, claims: str) ->
                  f"{k[1]}\nfaint: after each update; bold: forward {window}-iteration mean")
     ax.legend()
     save_figure(fig, pdf, png)
-    amplification_claims(d).write(claims)
+    write_claims(claims, amplification_claims(amplification_stats(
+        lrs, div, wm, paper_setup=bool(d["paper_setup"]), k=list(k))))

@@ -115,6 +115,12 @@ def layer_weight(model, layer: str) -> torch.Tensor:
     return split(module.weight, model.copies)
 
 
+def copy_divergence(model, layer: str, a: int = 0, b: int = 1) -> float:
+    """Relative L1 divergence of copy a's and copy b's weights of one layer (float64)."""
+    w = layer_weight(model, layer).detach().double().cpu().numpy()
+    return float(relative_l1_divergence(w[a], w[b]))
+
+
 def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr: float,
              saves: int, layer: str, ks: Sequence[int], seed: int, network: dict,
              weight_decay: float, batch: int, dtype: str, device: str, deterministic: bool,
@@ -141,18 +147,15 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
         bar = progress(total, step, f"fig2 n={n}")
         last_save = time.monotonic()
 
-        def divergence() -> float:  # the watched layer leaves the device only here
-            w = layer_weight(model, layer).detach().double().cpu().numpy()
-            return float(relative_l1_divergence(w[0], w[1]))
-
         while step < total:
             for x, y in islice(minibatches(images, batch, seed, epoch), in_epoch, None):
                 loss_and_step(model, opt, x, y)
                 step, in_epoch = step + 1, in_epoch + 1
+                # the watched layer leaves the device only here, at the first step and the saves
                 if floor is None:
-                    floor = divergence()
+                    floor = copy_divergence(model, layer)
                 if step % n == 0:
-                    div.append(divergence())
+                    div.append(copy_divergence(model, layer))
                     if time.monotonic() - last_save >= checkpoint_seconds and step < total:
                         save_checkpoint(work, model, opt, {"step": step, "epoch": epoch,
                                                            "in_epoch": in_epoch, "div": div,

@@ -1,6 +1,6 @@
 """Snakemake step: the logs of one LE-SDE setting (all trial chunks) -> a small npz of what the
 figures need: trial-averaged class-mean logits per iteration, sampled logits at a few iterations,
-and the validation curves of every trial."""
+and the validation curves of every trial, and the label corruption counted from the logs."""
 
 from __future__ import annotations
 
@@ -37,6 +37,15 @@ def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: i
     return means, counts
 
 
+def label_counts(smp: np.ndarray, true: np.ndarray, label: np.ndarray, k: int) -> np.ndarray:
+    """(K, K) number of distinct sampled training examples by (true class, training label): the
+    label corruption as the logs record it (each example keeps one label within a setting)."""
+    pairs = np.unique(np.stack([smp, true, label], axis=1), axis=0)
+    counts = np.zeros((k, k), dtype=np.int64)
+    np.add.at(counts, (pairs[:, 1], pairs[:, 2]), 1)
+    return counts
+
+
 def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples: int = 50) -> None:
     for path in (*steps, *vals):
         check_log_complete(path)  # a short or reordered log is an error naming it
@@ -50,6 +59,7 @@ def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples:
     t_max = int(itr.max()) + 1
     means_y, counts_y = class_means(itr, y, logits, t_max, k)
     means_true, _ = class_means(itr, true, logits, t_max, k)
+    counts = label_counts(table["smp"].to_numpy(), true, y, k)
     trials = np.unique(trial)
     pick = np.unique(np.linspace(0, t_max - 1, n_samples).astype(int))
     rows = np.isin(itr, pick)
@@ -62,6 +72,7 @@ def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples:
     acc = val.pivot(index="trial", columns="itr", values="val_acc")
     meta = log_metadata(steps[0])
     save_npz(out, means_y=means_y, counts_y=counts_y, means_true=means_true, trials=trials,
+             label_counts=counts,
              sample_itrs=pick, sample_logits=sample_logits, sample_labels=sample_labels,
              val_itrs=loss.columns.to_numpy(), val_loss=loss.to_numpy(), val_acc=acc.to_numpy(),
              log_metadata=json.dumps(meta))

@@ -1,5 +1,5 @@
 """Linearized gradient-descent PDE (SI eq. 9) exactly as the authors' ``linear.py`` defines it,
-its von Neumann bounds, and empirical stability thresholds (SI Figure 3, Table 2; notes §3.2).
+its von Neumann bounds, and empirical stability thresholds (SI Figure 3, Table 2; SI §3.2).
 
 The authors linearize around w = 0 with sigmoid(p) - 1 ~ -1/2 and s'(u) ~ 1/2 + beta*u/2 and sum
 over positions (no 1/N), giving the forward-Euler step
@@ -118,33 +118,43 @@ def _stable(gram: np.ndarray, beta: float, w0: np.ndarray, lrs: np.ndarray, alph
 
 
 def empirical_thresholds(gram: np.ndarray, beta: float, w0: np.ndarray, lrs: Sequence[float],
-                         bounds: LinearBounds, iterations: int, points: int = 8,
-                         rounds: int = 4) -> dict[str, np.ndarray]:
-    """Empirical alpha_min and alpha_max for each lr by a batched bisection on alpha.
+                         iterations: int, scan: int = 32, span: tuple[float, float] = (1e-4, 1e2),
+                         points: int = 8, rounds: int = 3) -> dict[str, np.ndarray]:
+    """Empirical alpha_min and alpha_max for each lr, found without the theoretical values.
 
-    Each round simulates ``points`` alphas per bracket (all brackets of all lrs in one matrix
-    product per iteration) and shrinks each bracket to the pair of neighbours where the verdict
-    changes. Brackets start at [0.5, 1.5] x the theoretical value; a bracket whose ends do not
-    differ in stability yields NaN.
+    A geometric scan of alpha over span[0]/lr .. span[1]/lr (set by the step size alone) must show
+    one stable interval; its two edges are then refined by a batched bisection (``points`` alphas
+    per bracket per round, all brackets in one matrix product per iteration). An lr whose scan
+    shows no stable alpha, or more than one stable interval, or a stable end of the scan, yields
+    NaN: the Table 2 claims then fail rather than agree by construction.
     """
     lrs = np.asarray(lrs, dtype=np.float64)
-    theory = np.concatenate([np.full(len(lrs), bounds.alpha_min),
-                             [bounds.alpha_max(lr) for lr in lrs]])
-    lo, hi = 0.5 * theory, 1.5 * theory
+    n = len(lrs)
+    grid = np.geomspace(span[0], span[1], scan)[None] / lrs[:, None]  # (n, scan)
+    stable = _stable(gram, beta, w0, np.repeat(lrs, scan), grid.ravel(),
+                     iterations).reshape(grid.shape)
+    lo, hi = np.full(2 * n, np.nan), np.full(2 * n, np.nan)
+    for j in range(n):
+        edges = np.flatnonzero(np.diff(stable[j].astype(int)))
+        if len(edges) == 2 and not stable[j, 0] and stable[j, edges[0] + 1]:
+            lo[j], hi[j] = grid[j, edges[0]], grid[j, edges[0] + 1]  # unstable -> stable
+            lo[n + j], hi[n + j] = grid[j, edges[1]], grid[j, edges[1] + 1]  # stable -> unstable
+    valid = np.isfinite(lo)
     lr_of = np.concatenate([lrs, lrs])
-    valid = np.ones(len(theory), bool)
     for _ in range(rounds):
-        grid = lo[:, None] + (hi - lo)[:, None] * np.linspace(0.0, 1.0, points)[None]
-        stable = _stable(gram, beta, w0, np.repeat(lr_of, points), grid.ravel(),
-                         iterations).reshape(grid.shape)
-        for j in range(len(theory)):
-            change = np.flatnonzero(stable[j, 1:] != stable[j, :-1])
+        if not valid.any():
+            break
+        idx = np.flatnonzero(valid)
+        sub = lo[idx, None] + (hi - lo)[idx, None] * np.linspace(0.0, 1.0, points)[None]
+        ok = _stable(gram, beta, w0, np.repeat(lr_of[idx], points), sub.ravel(),
+                     iterations).reshape(sub.shape)
+        for row, j in enumerate(idx):
+            change = np.flatnonzero(ok[row, 1:] != ok[row, :-1])
             if change.size != 1:
                 valid[j] = False
                 continue
-            lo[j], hi[j] = grid[j, change[0]], grid[j, change[0] + 1]
+            lo[j], hi[j] = sub[row, change[0]], sub[row, change[0] + 1]
     mid = np.where(valid, 0.5 * (lo + hi), np.nan)
     half_width = np.where(valid, 0.5 * (hi - lo), np.nan)
-    n = len(lrs)
     return {"alpha_min": mid[:n], "alpha_min_pm": half_width[:n],
             "alpha_max": mid[n:], "alpha_max_pm": half_width[n:]}

@@ -58,7 +58,7 @@ def stability_table(out: str, *, problem: dict, lrs: Sequence[float], iterations
     p = _problem(problem)
     gram, _, _ = _gram_spectrum(p)
     bounds = linear_bounds(p.model, gram)
-    emp = empirical_thresholds(gram, p.model.beta, p.w0, lrs, bounds, iterations)
+    emp = empirical_thresholds(gram, p.model.beta, p.w0, lrs, iterations)
     _save(out, p, dict(lrs=list(lrs), iterations=iterations),
           lrs=np.asarray(lrs, dtype=np.float64), alpha_min=bounds.alpha_min,
           alpha_max=np.array([bounds.alpha_max(lr) for lr in lrs]), fft_bound=bounds.fft_bound,

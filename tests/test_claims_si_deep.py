@@ -1,0 +1,149 @@
+"""Claims of SI Table 1 and Figure 2, and Figure 2's divergence of two copies."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from claim_cases import assert_all_pass, assert_fails, verdicts
+
+from traindyn.claims import FAIL, NA, PASS
+from traindyn.figures.si_deep import (fig2_claims, fig2_stats, optimizer_stats, table1_claims,
+                                      table1_stats)
+from traindyn.instab.optimizer import split
+from traindyn.instab.resnet import CopiesResNet, init_copies
+from traindyn.instab.steps import copy_divergence, fig2_run
+
+OPTIMIZER = dict(P1=True, P3=[True, True, True], P4=[0.02, 1.2e-7])
+
+
+def _table1(ratio=1.0, distinct=(3, 3, 3), control=True):
+    return {"relu": dict(ratio=ratio, distinct=list(distinct), control=control)}
+
+
+def t1(st, optimizer=OPTIMIZER, paper=True, scale="paper"):
+    return table1_claims(st, optimizer, paper_config=paper, scale=scale)
+
+
+def test_table1_good_statistics_pass():
+    assert_all_pass(t1(_table1()))
+
+
+@pytest.mark.parametrize("cid, st, optimizer", [
+    ("T2[relu]", _table1(ratio=2.5), OPTIMIZER),
+    ("T2[relu]", _table1(ratio=0.4), OPTIMIZER),
+    ("T2[relu]", _table1(ratio=math.nan), OPTIMIZER),  # no spread across seeds at all
+    ("T3[relu]", _table1(distinct=(3, 1, 3)), OPTIMIZER),
+    ("P2[relu]", _table1(control=False), OPTIMIZER),
+    ("P1", _table1(), dict(OPTIMIZER, P1=False)),
+    ("P3", _table1(), dict(OPTIMIZER, P3=[True, False, True])),
+    ("P4", _table1(), dict(OPTIMIZER, P4=[0.0, 0.0])),  # k = 3 changed nothing
+    ("P4", _table1(), dict(OPTIMIZER, P4=[0.02, 1e-3])),  # far more than an ulp
+])
+def test_table1_claim_can_fail(cid, st, optimizer):
+    assert verdicts(t1(st, optimizer))[cid] == FAIL
+
+
+def test_table1_config_claim_is_a_self_check_and_not_applicable_off_paper():
+    claims = {c.id: c for c in t1(_table1(), paper=False, scale="quick")}
+    assert claims["T1"].verdict == NA and claims["T1"].kind == "self-check"
+    assert {claims[c].kind for c in ("P1", "P3", "P4")} == {"self-check"}
+    assert claims["T2[relu]"].kind == "paper"
+    failed = {c.id: c for c in t1(_table1(ratio=5.0), scale="quick")}["T2[relu]"]
+    assert "paper scale only" in failed.scale_note
+    tiny = verdicts(t1(_table1(), paper=False, scale="tiny"))
+    assert tiny["T2[relu]"] == NA and tiny["P2[relu]"] == PASS and tiny["P1"] == PASS
+
+
+def test_every_table1_claim_has_a_failing_case():
+    assert set(verdicts(t1(_table1()))) == {"T1", "T2[relu]", "T3[relu]", "P1", "P2[relu]",
+                                            "P3", "P4"}
+    # T1 cannot fail: it is n/a off the paper configuration (tested above)
+
+
+def test_optimizer_self_checks_pass_on_the_real_optimizer():
+    st = optimizer_stats()
+    assert st["P1"] and all(st["P3"]) and 0 < st["P4"][0] <= 0.05
+
+
+def test_table1_stats_pooled_stds_by_hand():
+    rows = []
+    acc = {(1, 1): 0.90, (3, 1): 0.92, (1, 2): 0.94, (3, 2): 0.94}  # (k, seed) -> accuracy
+    for (k, seed), a in acc.items():
+        for epoch in range(3):
+            rows.append(dict(activation="relu", seed=seed, copy=int(k == 3), k=k, control=False,
+                             epoch=epoch, test_acc=a if epoch > 0 else 0.1,
+                             control_identical=True))
+    st = table1_stats(pd.DataFrame(rows), stat_epochs=2)["relu"]
+    # across k: seed 1 std 0.01, seed 2 std 0 -> pooled sqrt(0.0001/2)
+    assert st["pooled_pert"] == pytest.approx(np.sqrt(0.0001 / 2))
+    # across seeds: k=1 std 0.02, k=3 std 0.01 -> pooled sqrt((0.0004 + 0.0001)/2)
+    assert st["pooled_seed"] == pytest.approx(np.sqrt(0.0005 / 2))
+    assert st["distinct"] == [2, 1] and st["control"]
+
+
+# --- Figure 2 ----------------------------------------------------------------------------------
+
+EPS = 1.19e-7
+FIG2 = dict(finals={0.1: 1e-2, 0.025: 1e-4, 0.00625: 5e-7}, floor=EPS)
+
+
+def f2(st, paper=True, scale="paper"):
+    return fig2_claims(st, paper_config=paper, scale=scale)
+
+
+def test_fig2_good_statistics_pass():
+    assert_all_pass(f2(FIG2))
+
+
+@pytest.mark.parametrize("cid, finals", [
+    ("F2b-1", {0.1: 1e-2, 0.025: 1e-1, 0.00625: 5e-7}),   # a smaller lr diverges more
+    ("F2b-1", {0.1: 1e-2, 0.025: math.nan, 0.00625: 5e-7}),
+    ("F2b-2", {0.1: 5e-5, 0.025: 1e-5, 0.00625: 5e-7}),   # largest lr < 1e3 x floor
+    ("F2b-3", {0.1: 1e-2, 0.025: 1e-4, 0.00625: 5e-6}),   # smallest lr > 10 x floor
+    ("F2b-3", {0.1: 1e-2, 0.025: 1e-4, 0.00625: math.inf}),
+])
+def test_fig2_claim_can_fail(cid, finals):
+    assert verdicts(f2(dict(FIG2, finals=finals)))[cid] == FAIL
+
+
+def test_fig2_missing_data_never_passes():
+    got = verdicts(f2(dict(FIG2, finals={})))
+    assert got["F2b-1"] == NA and got["F2b-2"] == FAIL and got["F2b-3"] == FAIL
+    assert verdicts(f2(dict(FIG2, finals={0.1: 1e-2})))["F2b-1"] == NA
+    assert verdicts(f2(FIG2, paper=False, scale="quick"))["F2a"] == NA
+
+
+def test_fig2_stats_orders_by_lr_and_averages_the_last_three_saves():
+    st = fig2_stats([0.025, 0.1], [np.array([1.0, 2.0, 3.0, 4.0]), np.array([9.0, 9.0, 9.0])],
+                    EPS)
+    assert list(st["finals"]) == [0.1, 0.025] and st["finals"][0.025] == 3.0
+    assert fig2_stats([0.1], [np.array([])], EPS)["finals"][0.1] != fig2_stats(
+        [0.1], [np.array([])], EPS)["finals"][0.1]  # NaN for an empty run
+
+
+def test_copy_divergence_compares_two_different_copies():
+    net = CopiesResNet(8, 3, 1, 3, 4, "swish", 5.0)
+    init_copies(net, torch.Generator().manual_seed(0))
+    w = split(net.get_submodule("layer2.0.conv1").weight, 3)
+    with torch.no_grad():
+        w[0].fill_(1.0)
+        w[1].fill_(3.0)  # |1 - 3| / (1 + 3) = 1/2 everywhere -> 2 * mean = 1
+        w[2].fill_(1.0)
+    assert copy_divergence(net, "layer2.0.conv1") == pytest.approx(1.0)
+    assert copy_divergence(net, "layer2.0.conv1", 0, 2) == 0.0
+
+
+def test_fig2_run_records_the_divergence_of_its_two_copies(tmp_path):
+    from lesde_fixtures import geomnist_cache
+
+    data = geomnist_cache(tmp_path / "g.npz", n_train=8, n_val=4)
+    kw = dict(dataset="geomnist", n=1, base_lr=0.1, saves=4, layer="layer2.0.conv1", seed=1,
+              network=dict(depth=8, width=4, swish_beta=5.0), weight_decay=5e-4, batch=8,
+              dtype="float32", device="cpu", deterministic=True)
+    fig2_run(str(tmp_path / "k13.npz"), data, ks=[1, 3], **kw)
+    fig2_run(str(tmp_path / "k11.npz"), data, ks=[1, 1], **kw)
+    d13, d11 = np.load(tmp_path / "k13.npz"), np.load(tmp_path / "k11.npz")
+    assert d13["divergence"].shape == (4,) and np.all(d11["divergence"] == 0.0)
+    assert d13["divergence"][-1] > 0 and d13["divergence"][-1] < 1e-3  # rounding, amplified
