@@ -1,5 +1,7 @@
 """LE-SDE estimators (synthetic LE-ODE data), tail index, LE-ODE simulation, log summaries."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -164,8 +166,11 @@ def test_summarize_groups_by_training_label_on_a_hand_made_log(tmp_path):
     steps = steps_table(np.array([0, 1]), np.arange(3), smp, y, true, logits, np.zeros((3, 2)))
     vals = val_table(np.array([0, 1]), np.array([0, 2]), np.array([[1.1, 1.0], [0.5, 0.4]]),
                      np.array([[0.3, 0.4], [0.9, 1.0]]))
-    pq.write_table(steps, tmp_path / "steps.parquet")
-    pq.write_table(vals, tmp_path / "val.parquet")
+    # the run the logs belong to (summarize checks every log complete against it)
+    meta = {b"traindyn": json.dumps({"spec": {"trials": [0, 1], "iterations": 3,
+                                              "eval_every": 2}}).encode()}
+    pq.write_table(steps.replace_schema_metadata(meta), tmp_path / "steps.parquet")
+    pq.write_table(vals.replace_schema_metadata(meta), tmp_path / "val.parquet")
     summarize(str(tmp_path / "s.npz"), [str(tmp_path / "steps.parquet")],
               [str(tmp_path / "val.parquet")], n_samples=3)
     s = np.load(tmp_path / "s.npz")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..atomic import load_npz
+
 GEOMNIST_CLASSES = ("triangle", "rectangle", "ellipse")  # the generator's order (notes Q5)
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
 QUICK = "quick scale (fewer trials and iterations, larger lr): the expected value is the paper's"
 
 
 def load(path: str) -> dict:
-    return dict(np.load(path))
+    return load_npz(path)
 
 
 def class_names(dataset: str, k: int) -> list[str]:

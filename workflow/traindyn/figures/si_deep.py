@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 
 from ..claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
 from ..instab.optimizer import PerturbedSGD
+from ..instab.outputs import read_fig2_run, read_table1_run
 from ..plots.style import plt, save_figure
 from ..tables import write_table
 
@@ -155,7 +155,7 @@ def table1_claims(st: dict, optimizer: dict, *, paper_config: bool, scale: str) 
 
 def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png: str,
                  claims: str, *, stat_epochs: int, config: dict) -> None:
-    df = pa.concat_tables([pq.read_table(p) for p in runs]).to_pandas()
+    df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
     st = table1_stats(df, stat_epochs)
     rows = []
     fig, axes = plt.subplots(1, len(st), squeeze=False, figsize=(5.5 * len(st), 3.8))
@@ -228,7 +228,7 @@ def fig2_claims(st: dict, *, paper_config: bool, scale: str) -> list[Claim]:
 
 
 def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: dict) -> None:
-    data = sorted((dict(np.load(p)) for p in runs), key=lambda d: -float(d["lr"]))
+    data = sorted((read_fig2_run(p) for p in runs), key=lambda d: -float(d["lr"]))
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     # the rounding floor: two copies whose every weight differs by one unit in the last place
     floor = float(torch.finfo(getattr(torch, config["dtype"])).eps)

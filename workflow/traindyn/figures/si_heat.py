@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..atomic import load_npz
 from ..claims import SELF_CHECK, Claim, ClaimSet, write_claims
 from ..pde.heat import crossing
 from ..plots.style import plt, save_figure
@@ -100,7 +101,7 @@ def _profiles(ax: plt.Axes, states: np.ndarray, dt: float, times: Sequence[float
 
 def build_heat_figure(sim_npz: str, pdf: str, png: str, claims: str, *,
                       snapshot_times: Sequence[float]) -> None:
-    sim = dict(np.load(sim_npz))
+    sim = load_npz(sim_npz)
     dts, states, max_abs = sim["dts"], sim["states"], sim["max_abs"]
     nonfinite = sim["first_nonfinite"]
     fig, axes = plt.subplots(1, len(dts) + 2, figsize=(4.2 * (len(dts) + 2), 3.6))

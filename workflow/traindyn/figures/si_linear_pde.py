@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from ..atomic import load_npz
 from ..claims import Claim, ClaimSet, write_claims
 from ..pde.linear import growth_rate
 from ..plots.style import plt, save_figure
@@ -128,7 +129,7 @@ def linear_claims(st: dict) -> list[Claim]:
 
 
 def build_fig3(linear_npz: str, pdf: str, png: str, claims: str) -> None:
-    d = dict(np.load(linear_npz))
+    d = load_npz(linear_npz)
     alphas, loss, first = d["alphas"], d["loss"], d["first_nonfinite"]
     a_min, a_max, lr = float(d["alpha_min"]), float(d["alpha_max"]), float(d["lr"])
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.4))
@@ -179,7 +180,7 @@ def table_claims(lrs: np.ndarray, alpha_min: float, alpha_max: np.ndarray,
 
 
 def build_table2(table_npz: str, md: str, tex: str, csv: str, claims: str) -> None:
-    d = dict(np.load(table_npz))
+    d = load_npz(table_npz)
     iters = json.loads(str(d["params"]))["iterations"]
     rows = []
     for j, lr in enumerate(d["lrs"]):

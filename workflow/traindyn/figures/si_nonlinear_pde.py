@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..atomic import load_npz
 from ..claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
 from ..divergence import relative_l1_divergence
 from ..plots.style import plt, save_figure
@@ -102,7 +103,7 @@ def nonlinear_claims(st: dict) -> list[Claim]:
 
 
 def build_fig4_left(nonlinear_npz: str, pdf: str, png: str, claims: str) -> None:
-    d = dict(np.load(nonlinear_npz))
+    d = load_npz(nonlinear_npz)
     lrs, loss, first = d["lrs"], d["loss"], d["first_nonfinite"]
     lr_c, lr_o = float(d["lr_restrained"]), float(d["lr_orthogonal"])
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -202,7 +203,7 @@ def amplification_claims(st: dict) -> list[Claim]:
 
 
 def build_fig4_right(amplification_npz: str, pdf: str, png: str, claims: str) -> None:
-    d = dict(np.load(amplification_npz))
+    d = load_npz(amplification_npz)
     lrs, div, wm, window = d["lrs"], d["divergence"], d["window_mean"], int(d["window"])
     k = d["k"]
     fig, ax = plt.subplots(figsize=(6.5, 4.2))

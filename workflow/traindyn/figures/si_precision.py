@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..claims import Claim, ClaimSet, finite, write_claims
+from ..instab.outputs import read_fig2_run
 from ..plots.style import plt, save_figure
 from .si_deep import TINY, is_tiny
 
@@ -34,7 +35,7 @@ def load_runs(runs: Sequence[str], dtypes: Sequence[str], ns: Sequence[int]) -> 
     expected = [(d, n) for d in dtypes for n in ns]
     if len(runs) != len(expected):
         raise ValueError(f"expected {len(expected)} runs for {expected}, got {len(runs)}")
-    return {key: dict(np.load(path)) for key, path in zip(expected, runs)}
+    return {key: read_fig2_run(path) for key, path in zip(expected, runs)}
 
 
 def build_precision(runs: Sequence[str], pdf: str, png: str, claims: str, *,
