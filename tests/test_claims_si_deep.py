@@ -18,8 +18,9 @@ from traindyn.instab.steps import copy_divergence, fig2_run
 OPTIMIZER = dict(P1=True, P3=[True, True, True], P4=[0.02, 1.2e-7])
 
 
-def _table1(ratio=1.0, distinct=(3, 3, 3), control=True):
-    return {"relu": dict(ratio=ratio, distinct=list(distinct), control=control)}
+def _table1(ratio=1.0, distinct=(3, 3, 3), control=True, plateau=0.004, train_acc=0.99):
+    return {"relu": dict(ratio=ratio, distinct=list(distinct), control=control, plateau=plateau,
+                         train_acc=train_acc, window=2)}
 
 
 def t1(st, optimizer=OPTIMIZER, paper=True, scale="paper"):
@@ -36,6 +37,10 @@ def test_table1_good_statistics_pass():
     ("T2[relu]", _table1(ratio=math.nan), OPTIMIZER),  # no spread across seeds at all
     ("T3[relu]", _table1(distinct=(3, 1, 3)), OPTIMIZER),
     ("P2[relu]", _table1(control=False), OPTIMIZER),
+    ("T4a[relu]", _table1(plateau=0.05), OPTIMIZER),  # still moving: not converged
+    ("T4a[relu]", _table1(plateau=math.nan), OPTIMIZER),  # too few epochs to tell
+    ("T4b[relu]", _table1(train_acc=0.8), OPTIMIZER),
+    ("T4b[relu]", _table1(train_acc=math.nan), OPTIMIZER),  # not logged
     ("P1", _table1(), dict(OPTIMIZER, P1=False)),
     ("P3", _table1(), dict(OPTIMIZER, P3=[True, False, True])),
     ("P4", _table1(), dict(OPTIMIZER, P4=[0.0, 0.0])),  # k = 3 changed nothing
@@ -57,8 +62,8 @@ def test_table1_config_claim_is_a_self_check_and_not_applicable_off_paper():
 
 
 def test_every_table1_claim_has_a_failing_case():
-    assert set(verdicts(t1(_table1()))) == {"T1", "T2[relu]", "T3[relu]", "P1", "P2[relu]",
-                                            "P3", "P4"}
+    assert set(verdicts(t1(_table1()))) == {"T1", "T2[relu]", "T3[relu]", "T4a[relu]",
+                                            "T4b[relu]", "P1", "P2[relu]", "P3", "P4"}
     # T1 cannot fail: it is n/a off the paper configuration (tested above)
 
 
@@ -74,8 +79,12 @@ def test_table1_stats_pooled_stds_by_hand():
         for epoch in range(3):
             rows.append(dict(activation="relu", seed=seed, copy=int(k == 3), k=k, control=False,
                              epoch=epoch, test_acc=a if epoch > 0 else 0.1,
-                             control_identical=True))
+                             control_identical=True, train_acc=0.97 + 0.01 * epoch))
     st = table1_stats(pd.DataFrame(rows), stat_epochs=2)["relu"]
+    # converged over the last two epochs (no change), lowest final training accuracy 0.99
+    assert st["plateau"] == 0.0 and st["train_acc"] == pytest.approx(0.99)
+    moving = pd.DataFrame(rows).assign(test_acc=lambda d: d.test_acc + 0.03 * d.epoch)
+    assert table1_stats(moving, stat_epochs=2)["relu"]["plateau"] == pytest.approx(0.03)
     # across k: seed 1 std 0.01, seed 2 std 0 -> pooled sqrt(0.0001/2)
     assert st["pooled_pert"] == pytest.approx(np.sqrt(0.0001 / 2))
     # across seeds: k=1 std 0.02, k=3 std 0.01 -> pooled sqrt((0.0004 + 0.0001)/2)
