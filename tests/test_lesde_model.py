@@ -27,7 +27,7 @@ def test_forward_matches_reference_module(channels, k):
 
 def test_parameter_count_and_default_init_range():
     params = _params(2)
-    assert sum(p[0].numel() for p in params.values()) == 61111  # notes §3.1
+    assert sum(p[0].numel() for p in params.values()) == 61111  # SimpleConv for 1 channel, 3 classes
     assert sum(p[0].numel() for p in _params(1, 3, 3).values()) == 61411
     bound = 400 ** -0.5
     assert params["fc1_w"].abs().max() <= bound and params["fc1_w"].abs().max() > 0.9 * bound

@@ -4,7 +4,7 @@
    vs a one-trial-at-a-time loop of the ordinary network (torch.nn.Module + torch.optim.SGD) on
    the same data, and their ratio.
 2. Validation: images per second of the batched evaluation (all trials on shared images), as
-   GFLOP/s (0.83 MFLOP per image and trial, notes §5) and as a fraction of the float64 matrix
+   GFLOP/s (0.83 MFLOP per image and trial, traindyn.budget) and as a fraction of the float64 matrix
    product rate measured here (a 1024 x 1024 x 1024 product).
 
 Usage: .venv/bin/python workflow/benchmarks/lesde_training.py [--trials 100] [--steps 30]

@@ -1,4 +1,4 @@
-"""A grid of GeoMNIST training images, one row per class (LE-SDE data, notes §3.1)."""
+"""A grid of GeoMNIST training images, one row per class (LE-SDE data)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..atomic import load_npz
 
-GEOMNIST_CLASSES = ("triangle", "rectangle", "ellipse")  # the generator's order (notes Q5)
+GEOMNIST_CLASSES = ("triangle", "rectangle", "ellipse")  # the generator's order
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
 QUICK = "quick scale (fewer trials and iterations, larger lr): the expected value is the paper's"
 

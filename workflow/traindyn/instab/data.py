@@ -21,7 +21,7 @@ class ImageData:
     augment: bool
 
 
-CIFAR_MEAN = (0.507, 0.487, 0.441)  # the authors' normalization (notes §2 Table 1)
+CIFAR_MEAN = (0.507, 0.487, 0.441)  # the authors' normalization (Table 1 code)
 CIFAR_STD = (0.267, 0.256, 0.276)
 
 

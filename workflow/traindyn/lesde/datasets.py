@@ -33,7 +33,7 @@ CIFAR_MEAN, CIFAR_STD = 0.5, 0.5  # ToTensor + Normalize(0.5, 0.5): values in [-
 def cifar10(root: str, n_classes: int, n_train: int, n_val: int, *, seed: int,
             download: bool = False) -> TrainData:
     """First ``n_classes`` classes; per class n_train training images drawn with replacement from
-    its 5000 and n_val validation images from its 1000 test images (notes Q13)."""
+    its 5000 and n_val validation images from its 1000 test images (as the authors do)."""
     check_cifar(root, download)
     rng = numpy_rng(seed, f"cifar10-K{n_classes}", 0, SUBSET)
     parts = {}

@@ -1,4 +1,4 @@
-"""The LE-SDE estimators exactly as the authors coded them (notes §1.4-1.5), on class-mean logit
+"""The LE-SDE estimators exactly as the authors coded them, on class-mean logit
 trajectories ``means`` of shape (T, K, K): means[t, c, j] = trial-averaged logit j of the examples
 with label c sampled at iteration t.
 """

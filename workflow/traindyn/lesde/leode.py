@@ -1,4 +1,4 @@
-"""LE-ODE simulation of the class means (Figure 5 recipe, notes §2 and Q19, Q24), vectorized over
+"""LE-ODE simulation of the class means (the Figure 5 recipe of the authors' code), vectorized over
 trials: X_c <- X_c + (alpha(t) P_c X_c + beta(t) sum_{c' != c} P_{c'} X_{c'}) / K with
 P_c = d_c d_c^T / |d_c|^2, d_c = e_c - 1/K, alpha(t) used for the step into t (as coded)."""
 

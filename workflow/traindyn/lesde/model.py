@@ -1,4 +1,4 @@
-"""The LE-SDE network (LeNet-style "SimpleConv", notes §3.1) for M independent trials at once.
+"""The LE-SDE network (LeNet-style "SimpleConv" of the authors' code) for M independent trials at once.
 
 conv(C->6, 5x5) + ReLU + maxpool2, conv(6->16, 5x5) + ReLU + maxpool2, fc 400->120->84->K with
 ReLU. Parameters are stacked along a leading trial axis; convolutions run as grouped convolutions

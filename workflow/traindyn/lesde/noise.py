@@ -1,4 +1,4 @@
-"""Label corruption of the LE-SDE label-noise sweep (notes §3.1).
+"""Label corruption of the LE-SDE label-noise sweep (as the authors' code corrupts labels).
 
 For each class c, int(p * n_c) of its training samples (chosen at random) get a wrong label: the
 first half (rounded down) the lower-indexed other class, the rest the other one (K = 3). For

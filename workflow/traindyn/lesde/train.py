@@ -1,4 +1,4 @@
-"""Training of an ensemble of LE-SDE trials (notes §3.2): one-sample SGD, momentum 0, for M trials
+"""Training of an ensemble of LE-SDE trials: one-sample SGD, momentum 0, for M trials
 at once, streamed to Parquet, resumable.
 
 Each trial has its own initialization and its own sequence of sampled examples, both pure

@@ -1,4 +1,4 @@
-"""1-D heat equation u_t = u_xx by explicit Euler (SI Figure 1, notes §2 and §3.1).
+"""1-D heat equation u_t = u_xx by explicit Euler (SI Figure 1).
 
 Grid spacing 1, ends held fixed. Stability of the update u <- (I + dt*L) u is governed by the
 eigenvalues of the stencil matrix L: von Neumann (infinite/periodic grid) gives dt <= 1/2, the exact

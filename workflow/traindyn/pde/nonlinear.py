@@ -1,5 +1,5 @@
 """Non-linear gradient-descent PDE (SI eq. 8) of the one-layer CNN, the perturbed copies of
-Figure 4 right, and the stability thresholds read off the Hessian at the fixed point (notes §3.3).
+Figure 4 right, and the stability thresholds read off the Hessian at the fixed point.
 
 Update (PySun / PySun2): d = grad BCE + alpha*w, then w <- w - (lr*k) * (d / k). k = 1 is plain
 gradient descent; k = 3 is the same mathematics with different floating-point rounding.
