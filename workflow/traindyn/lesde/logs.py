@@ -115,29 +115,47 @@ def _ranges(values: np.ndarray) -> str:
 
 
 def check_log_complete(path: str | os.PathLike, name: str | os.PathLike | None = None) -> None:
-    """Fail, naming the file and the missing iterations, unless the log has exactly one row per
-    trial and logged iteration of the run its metadata describes, in iteration-major order."""
+    """Fail, naming the file and the missing iterations, unless the log is complete.
+
+    A log written by this pipeline's trainer must have exactly one row per trial and logged
+    iteration of the run its metadata describes, in iteration-major order. A log from elsewhere
+    (the documented schema, no run metadata) must have one row per trial and iteration, every
+    trial the same iterations, and a steps log iterations 0..T-1 without gaps."""
     name = name or path
     spec = log_metadata(path).get("spec")
+    table = read_log(path, columns=["trial", "itr"])
+    got_itr = table["itr"].to_numpy().astype(np.int64)
+    got_trial = table["trial"].to_numpy().astype(np.int64)
+    is_val = "val_loss" in pq.read_schema(path).names
+    kind = "validation" if is_val else "step"
     if not spec:
-        raise ValueError(f"training log {name} has no run metadata: it was not written by this "
-                         "pipeline's trainer (or is damaged); delete it to rebuild it")
-    table = read_log(path)
+        _check_foreign(got_itr, got_trial, is_val, f"{kind} log {name}")
+        return
     trials = np.asarray(spec["trials"], dtype=np.int64)
-    is_val = "val_loss" in table.column_names
     itrs = (eval_iterations(spec["iterations"], spec["eval_every"]) if is_val
             else np.arange(spec["iterations"]))
     want_itr, want_trial = np.repeat(itrs, len(trials)), np.tile(trials, len(itrs))
-    got_itr = table["itr"].to_numpy().astype(np.int64)
-    got_trial = table["trial"].to_numpy().astype(np.int64)
     if (len(got_itr) == len(want_itr) and np.array_equal(got_itr, want_itr)
             and np.array_equal(got_trial, want_trial)):
         return
     present = {(i, t) for i, t in zip(got_itr.tolist(), got_trial.tolist())}
     missing = np.array([i for i in itrs.tolist() if any((i, t) not in present
                                                          for t in trials.tolist())], dtype=int)
-    kind = "validation" if is_val else "step"
     raise ValueError(
         f"{kind} log {name} is incomplete or out of order: {len(got_itr)} rows, expected "
         f"{len(want_itr)} ({len(trials)} trials x {len(itrs)} iterations); iterations missing "
         f"for some trial: {_ranges(missing)}. Delete it (and its .work folder) to rebuild it.")
+
+
+def _check_foreign(itr: np.ndarray, trial: np.ndarray, is_val: bool, what: str) -> None:
+    trials, itrs = np.unique(trial), np.unique(itr)
+    pairs = np.unique(np.stack([itr, trial]), axis=1).shape[1] if len(itr) else 0
+    if pairs != len(itr):
+        raise ValueError(f"{what} has repeated (trial, itr) rows")
+    if len(itr) != len(trials) * len(itrs):
+        counts = {int(t): int((trial == t).sum()) for t in trials}
+        raise ValueError(f"{what} is incomplete: trials have different numbers of iterations "
+                         f"({counts}; {len(itrs)} distinct iterations)")
+    if not is_val and not np.array_equal(itrs, np.arange(len(itrs))):
+        gaps = np.setdiff1d(np.arange(itrs.max() + 1), itrs)
+        raise ValueError(f"{what} is incomplete: iterations missing: {_ranges(gaps)}")
