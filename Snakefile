@@ -3,6 +3,7 @@
 # `--configfile workflow/configs/paper.yaml`. See README.md for targets and profiles.
 import os
 import sys
+import time
 
 from snakemake.utils import min_version, validate
 
@@ -55,3 +56,17 @@ rule all:
         all_targets(),
         rules.claims.output.out_md,
     localrule: True
+
+
+# A run that (re)built the claims ends with its verdict: counts, FAILs with reasons, paths.
+RUN_START = time.time()
+
+
+onsuccess:
+    from traindyn.claims import read_claims, verdict_summary
+
+    md = rules.claims.output.out_md
+    if os.path.exists(md) and os.path.getmtime(md) >= RUN_START:
+        print(verdict_summary(read_claims(all_claims()), md))
+        report = "figures/report.html"
+        print(f"Report: {report} (`make {report}`, or `make report-partial`)")

@@ -34,4 +34,5 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(ROOT / "tests" / "config.yaml", workdir / "config.yaml")
     proc = snakemake(workdir, "--cores", "2")
     assert proc.returncode == 0, proc.stderr[-4000:]
+    (workdir / "snakemake.out").write_text(proc.stdout + proc.stderr)  # the run's console
     return workdir

@@ -123,3 +123,19 @@ def test_missing_or_broken_claim_file_is_an_error(tmp_path):
 
 def test_markdown_of_no_claims_says_so():
     assert "0 claims" in claims_markdown([])
+
+
+def test_verdict_summary_counts_kinds_and_lists_failures():
+    from traindyn.claims import Claim, verdict_summary
+
+    claims = [Claim("A1", "SI", "Table 1", "holds", 1.0, 1.0, "exact", "pass", "src"),
+              Claim("A2", "SI", "Table 1", "big", 0.5, ">= 1", ">= 1", "fail", "src",
+                    reason="below the bound", scale_note="expected at paper scale only"),
+              Claim("S1", "SI", "Table 1", "self", True, True, "exact", "pass", "src",
+                    kind="self-check")]
+    text = verdict_summary(claims)
+    assert "Paper claims: 2 claims: 1 pass, 1 fail, 0 not applicable" in text
+    assert "Self-checks: 1 claims: 1 pass" in text
+    assert "FAIL A2 (SI Table 1): big -- measured 0.5, expected >= 1 (>= 1): below the bound; " \
+           "expected at paper scale only" in text
+    assert "FAIL A1" not in text and "FAIL S1" not in text

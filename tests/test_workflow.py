@@ -140,6 +140,12 @@ def test_tiny_run_outputs_and_claims(tiny_run):
                     for c in ("0-2", "2-3") for k in ("steps", "val")]
 
 
+def test_a_run_ends_with_its_verdict(tiny_run):
+    out = (tiny_run / "snakemake.out").read_text()
+    assert "Claims (figures/claims.md):" in out and "Paper claims:" in out
+    assert "Self-checks:" in out and "Report: figures/report.html" in out
+
+
 def test_second_run_has_nothing_to_do(tiny_run):
     assert planned_jobs(tiny_run) == {}
 

@@ -233,3 +233,18 @@ def claims_markdown(claims: Sequence[Claim]) -> str:
 def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike) -> None:
     """Snakemake step: all claim files -> ``figures/claims.md``."""
     write_text(out_md, claims_markdown(read_claims(claim_files)))
+
+
+def verdict_summary(claims: Sequence[Claim], md: str = "figures/claims.md") -> str:
+    """What a run prints at its end: the counts per kind, where the table is, and every failed
+    claim with its measurement, expectation, reason and whether the run's scale explains it."""
+    lines = [f"Claims ({md}):"]
+    for kind, (title, _) in SECTIONS.items():
+        lines.append(f"  {title}: {_counts([c for c in claims if c.kind == kind])}")
+    for c in claims:
+        if c.verdict == FAIL:
+            note = f"; {c.scale_note}" if c.scale_note else ""
+            lines.append(f"  FAIL {c.id} ({c.paper} {c.figure}): {c.statement} -- measured "
+                         f"{_cell(c.measured)}, expected {_cell(c.expected)} "
+                         f"({c.tolerance}): {c.reason}{note}")
+    return "\n".join(lines)
