@@ -1,6 +1,7 @@
 # Shared helpers: the step runner, its code inputs (the import closure of the step's module, so
 # editing any module a step imports reruns it), and the targets `rule all` builds.
 from traindyn import budget as cost
+from traindyn import scales
 from traindyn.codedeps import step_code
 from traindyn.lesde.plan import find_run, runs, val_images
 
@@ -107,12 +108,9 @@ def lesde_kwargs(w):
 # LE-SDE analysis inputs.
 ANALYSIS = config["lesde"]["analysis"]
 NOISE = config["lesde"]["geomnist_noise"]
-if NOISE["trials"] >= 100 and NOISE["iterations"] == 10000 and NOISE["lr"] == 0.005:
-    LESDE_SCALE = "paper"  # the claims' expected values apply
-elif NOISE["trials"] >= 10 and NOISE["iterations"] >= 1000:
-    LESDE_SCALE = "quick"  # qualitative claims only
-else:
-    LESDE_SCALE = "tiny"  # too small to test the paper: claims say so
+LESDE_SCALE = scales.tier(
+    "lesde", NOISE
+)  # paper / quick / tiny: what the claims can test
 
 
 def setting_logs(w, kind):

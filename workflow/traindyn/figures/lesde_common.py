@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..atomic import load_npz
+from ..scales import TOO_SMALL
 
 GEOMNIST_CLASSES = ("triangle", "rectangle", "ellipse")  # the generator's order
 CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
@@ -24,7 +25,7 @@ def final(x: np.ndarray, n: int = 100) -> float:
     """Mean over the last n iterations (paper's 'final')."""
     return float(np.nanmean(x[-n:]))
 
-TINY = "run too small to test the paper (needs >= 10 trials and >= 1000 iterations)"
+TINY = TOO_SMALL["lesde"]
 
 
 def scoped(cs, scale: str, keep=lambda cid: cid == "U1" or cid.startswith("U4")):

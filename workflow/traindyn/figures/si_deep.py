@@ -16,10 +16,8 @@ from ..claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
 from ..instab.optimizer import PerturbedSGD
 from ..instab.outputs import read_fig2_run, read_table1_run
 from ..plots.style import plt, save_figure
+from ..scales import TOO_SMALL, is_paper, tier
 from ..tables import write_table
-
-PAPER_T1 = dict(depth=56, seeds=6, ks=[1, 3, 5, 7, 9, 11], lr=0.1, batch=128, epochs=200,
-                milestones=[40, 80, 120, 160], stat_epochs=10)
 
 
 def optimizer_stats() -> dict:
@@ -75,32 +73,6 @@ def config_claim(cs: ClaimSet, cid: str, statement: str, is_paper: bool) -> None
         cs.not_applicable(cid, statement, "paper configuration", "the config is not the "
                           "paper's (smaller scale, see the config file)", measured="differs",
                           kind=SELF_CHECK)
-
-
-TINY = "run too small to test the paper (needs >= 3 seeds, >= 3 epochs, >= 10 saves)"
-
-
-def is_tiny(config: dict) -> bool:
-    t1 = config["table1"]
-    return len(t1["seeds"]) < 3 or t1["epochs"] < 3 or config["fig2"]["saves"] < 10
-
-
-def table1_is_paper(config: dict) -> bool:
-    return (config["network"]["depth"] == PAPER_T1["depth"]
-            and len(config["table1"]["seeds"]) == PAPER_T1["seeds"]
-            and all(config["table1"][k] == PAPER_T1[k] for k in
-                    ("ks", "lr", "batch", "epochs", "milestones", "stat_epochs"))
-            and config["dataset"] == "cifar10")
-
-
-def fig2_is_paper(config: dict) -> bool:
-    return (config["network"]["depth"] == 56 and config["fig2"]["saves"] == 100
-            and config["fig2"]["ns"] == [2, 4, 8, 16, 32, 320, 3200, 32000]
-            and config["fig2"]["layer"] == "layer2.5.conv1")
-
-
-def scale_of(config: dict, paper: bool) -> str:
-    return "paper" if paper else ("tiny" if is_tiny(config) else "quick")
 
 
 def table1_stats(df, stat_epochs: int) -> dict:
@@ -177,7 +149,7 @@ def table1_claims(st: dict, optimizer: dict, *, paper_config: bool, scale: str) 
                  "1..11, lr 0.1, batch 128, 200 epochs, /10 at 40/80/120/160, last 10 epochs)",
                  paper_config)
     if scale == "tiny":  # the optimizer checks and the null control still apply
-        cs.only_evaluable(TINY, lambda cid: cid.startswith("P") or cid == "T1")
+        cs.only_evaluable(TOO_SMALL["table1"], lambda cid: cid.startswith("P") or cid == "T1")
     return cs.claims
 
 
@@ -212,9 +184,8 @@ def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png
                         f"and by seed; mean over the last {stat_epochs} epochs; population stds")
     fig.suptitle("SI Table 1 — floating-point perturbations (rows) vs seeds (columns)")
     save_figure(fig, pdf, png)
-    paper = table1_is_paper(config)
-    write_claims(claims, table1_claims(st, optimizer_stats(), paper_config=paper,
-                                       scale=scale_of(config, paper)))
+    write_claims(claims, table1_claims(st, optimizer_stats(), paper_config=is_paper("table1", config),
+                                       scale=tier("table1", config)))
 
 
 def fig2_stats(lrs: Sequence[float], divergences: Sequence[np.ndarray], floor: float) -> dict:
@@ -251,7 +222,7 @@ def fig2_claims(st: dict, *, paper_config: bool, scale: str) -> list[Claim]:
     config_claim(cs, "F2a", "configuration equals the paper's (Swish ResNet-56, plain SGD, wd "
                  "5e-4, lr = 0.1/n for n = 2..32000, layer2.5.conv1, 100 saves)", paper_config)
     if scale == "tiny":
-        cs.only_evaluable(TINY, lambda cid: cid == "F2a")
+        cs.only_evaluable(TOO_SMALL["fig2"], lambda cid: cid == "F2a")
     return cs.claims
 
 
@@ -275,5 +246,5 @@ def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: 
     ax.legend(fontsize=7)
     save_figure(fig, pdf, png)
     st = fig2_stats([float(d["lr"]) for d in data], [d["divergence"] for d in data], floor)
-    paper = fig2_is_paper(config)
-    write_claims(claims, fig2_claims(st, paper_config=paper, scale=scale_of(config, paper)))
+    write_claims(claims, fig2_claims(st, paper_config=is_paper("fig2", config),
+                                     scale=tier("fig2", config)))

@@ -11,9 +11,10 @@ from ..atomic import load_npz
 from ..claims import Claim, ClaimSet, write_claims
 from ..pde.linear import growth_rate
 from ..plots.style import plt, save_figure
+from ..scales import NOT_PAPER
 from ..tables import write_table
 
-PAPER_ONLY = "the config differs from the paper's setup (checkerboard 256, kernel 32 seed 7, beta 1, float64)"
+PAPER_ONLY = NOT_PAPER["pde"]
 
 
 def _label(alpha: float, a_min: float, a_max: float) -> str:

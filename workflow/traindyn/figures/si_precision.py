@@ -14,7 +14,8 @@ import torch
 from ..claims import Claim, ClaimSet, finite, write_claims
 from ..instab.outputs import read_fig2_run
 from ..plots.style import plt, save_figure
-from .si_deep import TINY, is_tiny
+from ..scales import TINY as TINY_TIER
+from ..scales import TOO_SMALL, tier
 
 ORDER = ("bfloat16", "float32", "float64")  # least to most precise
 COLORS = {"bfloat16": "tab:red", "float32": "tab:blue", "float64": "tab:green"}
@@ -60,7 +61,7 @@ def build_precision(runs: Sequence[str], pdf: str, png: str, claims: str, *,
     save_figure(fig, pdf, png)
 
     st = precision_stats({k: d["divergence"] for k, d in data.items()}, dtypes, ns)
-    write_claims(claims, precision_claims(st, tiny=is_tiny(config)))
+    write_claims(claims, precision_claims(st, tiny=tier("fig2", config) == TINY_TIER))
 
 
 def precision_stats(divergence: dict, dtypes: Sequence[str], ns: Sequence[int]) -> dict:
@@ -98,5 +99,5 @@ def precision_claims(st: dict, *, tiny: bool) -> list[Claim]:
         cs.holds("XP-3", statement, max(values) / min(values) <= 10,
                  {dt: f"{g:.3g}" for dt, g in growth.items()}, "max / min <= 10")
     if tiny:
-        cs.only_evaluable(TINY, lambda cid: False)
+        cs.only_evaluable(TOO_SMALL["fig2"], lambda cid: False)
     return cs.claims

@@ -8,15 +8,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from .. import scales
 from ..data.geomnist import generate_class
+from ..runtime import DTYPES as ALL_DTYPES
 from .one_layer import OneLayer, authors_kernel, checkerboard
 
 IMAGE_KINDS = ("checkerboard", "random", "geomnist")
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-# The configuration the paper's numbers (claims L*, N*, R*) were derived for.
-PAPER_SETUP = {"image": {"kind": "checkerboard", "size": 256}, "kernel": {"size": 32, "seed": 7},
-               "swish_beta": 1.0, "dtype": "float64"}
-
+DTYPES = {k: ALL_DTYPES[k] for k in ("float32", "float64")}  # the PDE track's formats
 
 def make_image(kind: str, size: int, seed: int = 0, geomnist_class: int = 2) -> np.ndarray:
     if kind == "checkerboard":
@@ -39,10 +37,7 @@ class Problem:
 
     @property
     def is_paper_setup(self) -> bool:
-        s = self.settings
-        return (s["image"]["kind"] == "checkerboard" and s["image"]["size"] == 256
-                and s["kernel"]["size"] == 32 and s["kernel"]["seed"] == 7
-                and s["swish_beta"] == 1.0 and s["dtype"] == "float64")
+        return scales.is_paper("pde", self.settings)
 
 
 def check_lrs(lrs, name: str) -> None:
