@@ -51,3 +51,21 @@ def test_measured_growth_matches_spectral_radius_and_crosses_one_at_the_bound():
 
 def test_crossing_is_nan_without_crossing():
     assert np.isnan(heat.crossing(np.arange(3.0), np.array([0.1, 0.2, 0.3])))
+
+
+def test_diffusivity_and_grid_spacing_scale_the_bounds():
+    """u_t = D u_xx on a grid of spacing dx: the bounds are the D = dx = 1 ones times dx^2 / D,
+    and a run just above the scaled Dirichlet bound grows while one just below decays."""
+    from traindyn.pde.heat import (dirichlet_bound, measured_growth, spectral_radius, tent,
+                                   von_neumann_bound)
+
+    d, dx = 2.0, 0.5
+    assert von_neumann_bound(d, dx) == pytest.approx(dx**2 / (2 * d))
+    assert dirichlet_bound(31, d, dx) == pytest.approx(dirichlet_bound(31) * dx**2 / d)
+    bound = dirichlet_bound(31, d, dx)
+    growth = measured_growth(tent(31), np.array([0.98 * bound, 1.02 * bound]), 4000, d, dx)
+    assert growth[0] < 1 < growth[1]
+    np.testing.assert_allclose(growth, spectral_radius(np.array([0.98, 1.02]) * bound, 31, d, dx),
+                               rtol=1e-6)
+    with pytest.raises(ValueError, match="must be > 0"):
+        von_neumann_bound(0.0)

@@ -108,3 +108,19 @@ def test_bad_inputs_fail_before_work():
         build_problem({"kind": "photo", "size": 16}, {"size": 4, "seed": 7}, 1.0, "float64")
     with pytest.raises(ValueError, match="square"):
         OneLayer(np.zeros((4, 5)), 2)
+
+
+def test_single_kernel_and_losses_only_runs():
+    """One (k, k) kernel needs no batch axis, and run_linear needs no top vector for losses."""
+    from traindyn.pde.linear import run_linear
+    from traindyn.pde.one_layer import OneLayer
+
+    rng = np.random.default_rng(0)
+    model = OneLayer(rng.normal(size=(12, 12)), 4)
+    w = torch.as_tensor(rng.normal(size=(4, 4)), dtype=torch.float64)
+    torch.testing.assert_close(model.forward(w), model.forward(w[None])[0], rtol=0, atol=0)
+    u = model.forward(w)
+    torch.testing.assert_close(model.adjoint(u), model.adjoint(u[None])[0], rtol=0, atol=0)
+    run = run_linear(model, w.numpy(), 1e-3, [1.0, 10.0], 5)
+    assert run.loss.shape == (2, 5) and np.isfinite(run.loss).all() and np.isnan(run.top).all()
+    np.testing.assert_allclose(run.rest[:, 0], np.linalg.norm(w.numpy()))

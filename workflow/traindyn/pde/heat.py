@@ -1,8 +1,9 @@
-"""1-D heat equation u_t = u_xx by explicit Euler (SI Figure 1).
+"""1-D heat equation u_t = D u_xx by explicit Euler (SI Figure 1), ends held fixed.
 
-Grid spacing 1, ends held fixed. Stability of the update u <- (I + dt*L) u is governed by the
-eigenvalues of the stencil matrix L: von Neumann (infinite/periodic grid) gives dt <= 1/2, the exact
-bound for the Dirichlet grid is 2 / (largest eigenvalue of -L).
+The paper's case is D = 1 and grid spacing dx = 1 (the defaults). With r = D / dx^2 the update is
+u <- (I + dt r L) u, and its stability is governed by the eigenvalues of the stencil matrix L:
+von Neumann (infinite/periodic grid) gives dt <= dx^2 / (2 D), the exact bound for the Dirichlet
+grid is 2 / (r * largest eigenvalue of -L).
 """
 
 from __future__ import annotations
@@ -23,37 +24,45 @@ def stencil_eigenvalues(n_points: int) -> np.ndarray:
     return np.linalg.eigvalsh(lap)
 
 
-def von_neumann_bound() -> float:
-    """max over modes xi of 4 sin^2(xi/2) is 4, so |1 - 4 dt| <= 1 needs dt <= 1/2."""
+def von_neumann_bound(diffusivity: float = 1.0, dx: float = 1.0) -> float:
+    """max over modes xi of 4 sin^2(xi/2) is 4, so |1 - 4 dt r| <= 1 needs dt <= 1/(2r)."""
     xi = np.linspace(0.0, np.pi, 10001)
-    return float(2.0 / np.max(4.0 * np.sin(xi / 2) ** 2))
+    return float(2.0 / (_ratio(diffusivity, dx) * np.max(4.0 * np.sin(xi / 2) ** 2)))
 
 
-def dirichlet_bound(n_points: int) -> float:
-    """Exact bound for the fixed-end grid: |1 - dt*lambda| <= 1 for every eigenvalue lambda of -L."""
-    return float(2.0 / stencil_eigenvalues(n_points)[-1])
+def dirichlet_bound(n_points: int, diffusivity: float = 1.0, dx: float = 1.0) -> float:
+    """Exact bound for the fixed-end grid: |1 - dt r lambda| <= 1 for every eigenvalue of -L."""
+    return float(2.0 / (_ratio(diffusivity, dx) * stencil_eigenvalues(n_points)[-1]))
 
 
-def spectral_radius(dts: np.ndarray, n_points: int) -> np.ndarray:
-    """Exact per-step growth factor max_k |1 - dt*lambda_k| of the update, for each dt."""
-    lam = stencil_eigenvalues(n_points)
+def spectral_radius(dts: np.ndarray, n_points: int, diffusivity: float = 1.0,
+                    dx: float = 1.0) -> np.ndarray:
+    """Exact per-step growth factor max_k |1 - dt r lambda_k| of the update, for each dt."""
+    lam = stencil_eigenvalues(n_points) * _ratio(diffusivity, dx)
     return np.max(np.abs(1.0 - np.outer(dts, lam)), axis=1)
 
 
+def _ratio(diffusivity: float, dx: float) -> float:
+    if diffusivity <= 0 or dx <= 0:
+        raise ValueError(f"diffusivity ({diffusivity}) and dx ({dx}) must be > 0")
+    return diffusivity / dx**2
+
+
 def _step(u: np.ndarray, dts: np.ndarray) -> np.ndarray:
-    """One explicit Euler update of every row of ``u`` (one row per dt), ends fixed."""
+    """One explicit Euler update of every row of ``u`` (one row per dt * D / dx^2), ends fixed."""
     new = u.copy()
     new[:, 1:-1] += dts[:, None] * (u[:, 2:] + u[:, :-2] - 2.0 * u[:, 1:-1])
     return new
 
 
-def simulate(u0: np.ndarray, dts: np.ndarray, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+def simulate(u0: np.ndarray, dts: np.ndarray, n_steps: int, diffusivity: float = 1.0,
+             dx: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Run every dt for ``n_steps`` updates.
 
     Returns (states, max_abs): states[d, s] is u after s updates, max_abs[d, s] = max|u|. Unstable
     runs overflow to inf/NaN; that is a result, so the floating-point warnings are silenced.
     """
-    dts = np.asarray(dts, dtype=np.float64)
+    dts = np.asarray(dts, dtype=np.float64) * _ratio(diffusivity, dx)
     states = np.empty((len(dts), n_steps + 1, len(u0)))
     states[:, 0] = u0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -69,14 +78,15 @@ def first_nonfinite(max_abs: np.ndarray) -> np.ndarray:
     return np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
 
 
-def measured_growth(u0: np.ndarray, dts: np.ndarray, n_steps: int) -> np.ndarray:
+def measured_growth(u0: np.ndarray, dts: np.ndarray, n_steps: int, diffusivity: float = 1.0,
+                    dx: float = 1.0) -> np.ndarray:
     """Per-step growth factor of the max-norm, measured by iterating the scheme.
 
     The update is linear, so the state is rescaled to unit max-norm after each step (no overflow)
     and the growth is the geometric mean of the per-step ratios over the second half of the run,
     when the dominant mode has taken over.
     """
-    dts = np.asarray(dts, dtype=np.float64)
+    dts = np.asarray(dts, dtype=np.float64) * _ratio(diffusivity, dx)
     u = np.tile(u0, (len(dts), 1)) / np.max(np.abs(u0))
     log_growth = np.zeros(len(dts))
     for s in range(n_steps):

@@ -62,12 +62,15 @@ class LinearRun:
 
 
 def run_linear(model: OneLayer, w0: np.ndarray, lr: float, alphas: Sequence[float],
-               iterations: int, top_vector: np.ndarray) -> LinearRun:
-    """Iterate the linearized step for every alpha at once from the same initial kernel."""
+               iterations: int, top_vector: np.ndarray | None = None) -> LinearRun:
+    """Iterate the linearized step for every alpha at once from the same initial kernel. With a
+    ``top_vector`` (a unit kernel, e.g. the top eigenvector of X^T X) the run also records the
+    kernel's component along it and the norm of the rest; without one, those are NaN and the
+    norm of the whole kernel."""
     b = len(alphas)
     alpha = model.tensor(np.asarray(alphas, dtype=np.float64))
     lrs = model.tensor(np.full(b, float(lr)))
-    top_v = model.tensor(top_vector)
+    top_v = model.tensor(np.zeros(w0.shape) if top_vector is None else top_vector)
     w = model.tensor(w0)[None].repeat(b, 1, 1)
     loss = torch.empty((b, iterations), dtype=torch.float64)
     top = torch.empty((b, iterations + 1), dtype=torch.float64)
@@ -82,8 +85,10 @@ def run_linear(model: OneLayer, w0: np.ndarray, lr: float, alphas: Sequence[floa
         w = linear_step(model, w, lrs, alpha, u)
         loss[:, t] = bce + alpha / 2 * (w * w).sum(dim=(1, 2))
     loss_np, top_np = loss.numpy(), top.numpy()
+    if top_vector is None:
+        top_np = np.full_like(top_np, np.nan)
     with np.errstate(invalid="ignore"):
-        rest = np.sqrt(np.maximum(sq.numpy() - top_np**2, 0.0))
+        rest = np.sqrt(np.maximum(sq.numpy() - np.nan_to_num(top_np) ** 2, 0.0))
     bad = ~np.isfinite(loss_np)
     first = np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
     return LinearRun(loss_np, top_np, rest, first)

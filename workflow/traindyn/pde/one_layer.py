@@ -52,13 +52,19 @@ class OneLayer:
 
     # --- the two linear operators -----------------------------------------------------------
     def forward(self, w: torch.Tensor) -> torch.Tensor:
-        """u = X w, shape (B, n_out, n_out): u[x] = sum_m I[x + m] w[m]."""
+        """u = X w, shape (B, n_out, n_out): u[x] = sum_m I[x + m] w[m]. A single (k, k) kernel
+        gives a single (n_out, n_out) map."""
+        if w.ndim == 2:
+            return self.forward(w[None])[0]
         h = self.size
         spec = torch.fft.fft(torch.fft.rfft(w, n=h, dim=-1), n=h, dim=-2)
         return torch.fft.irfft2(self._fimage * spec.conj(), s=(h, h))[..., : self.n_out, : self.n_out]
 
     def adjoint(self, v: torch.Tensor) -> torch.Tensor:
-        """X^T v for v on the valid positions, shape (B, k, k): sum_x v[x] I[x + m]."""
+        """X^T v for v on the valid positions, shape (B, k, k): sum_x v[x] I[x + m]. A single
+        (n_out, n_out) map gives a single (k, k) kernel."""
+        if v.ndim == 2:
+            return self.adjoint(v[None])[0]
         h, k = self.size, self.ksize
         spec = self._fimage * torch.fft.rfft2(v, s=(h, h)).conj()
         rows = torch.fft.ifft(spec, dim=-2)[..., :k, :]
