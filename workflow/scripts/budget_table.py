@@ -41,7 +41,8 @@ def _num(value: str | None) -> float:
 def stamp() -> str:
     try:
         sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True).stdout.strip()
+                             text=True, check=True,
+                             cwd=Path(__file__).resolve().parent).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         sha = "unknown"
     today = datetime.date.today().isoformat()
