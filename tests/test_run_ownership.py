@@ -100,7 +100,10 @@ class Job(subprocess.Popen):
         # the subprocess imports this checkout's library, not whichever one is installed
         env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1] / "workflow"))
         with open(self.log_path, "w") as fh:
-            super().__init__(cmd, stderr=fh, env=env)
+            # SIGINT back to its default in the child, so Python turns it into KeyboardInterrupt
+            # even when this test runs with SIGINT ignored (a shell's background job)
+            super().__init__(cmd, stderr=fh, env=env,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     @property
     def log(self) -> str:
