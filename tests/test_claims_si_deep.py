@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from claim_cases import assert_all_pass, assert_fails, verdicts
+from claim_cases import assert_all_pass, verdicts
 
 from traindyn.claims import FAIL, NA, PASS
 from traindyn.figures.si_deep import (fig2_claims, fig2_stats, optimizer_stats, table1_claims,

@@ -1,6 +1,5 @@
 """The batched LE-SDE network against the ordinary one-model network, and trial independence."""
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

@@ -7,7 +7,6 @@ from traindyn.divergence import forward_window_mean, relative_l1_divergence
 from traindyn.pde.inputs import build_problem, check_lrs
 from traindyn.pde.linear import empirical_thresholds, growth_rate, linear_bounds, run_linear
 from traindyn.pde.nonlinear import gradient_norm, hessian_extremes, run_gd
-from traindyn.pde.one_layer import OneLayer
 from traindyn.pde.one_layer_direct import forward_loops
 
 

@@ -4,7 +4,6 @@ read by torchvision from a local root (a subset drawn with replacement, as the a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
