@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
-.PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke budget-table
+.PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke budget-table \
+	reference reference-table
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
@@ -42,6 +43,21 @@ gpu-smoke: $(STAMP)
 # The measured compute budget of the last run (Snakemake benchmark files) as a Markdown table.
 budget-table: $(STAMP)
 	$(BIN)/python workflow/scripts/budget_table.py --out docs/compute_budget.md
+
+# Reference tier (docs/reference.md): the papers' claims on this 2-core CPU in about two hours,
+# in its own folder ($(REF_DIR)); then its verdict table into the README and
+# docs/reference_verdicts.md. `make reference-table` redoes only the table (of a current run).
+REF_DIR ?= reference
+REF_SNAKEMAKE = $(SNAKEMAKE) -s $(CURDIR)/Snakefile --directory $(REF_DIR) \
+	--configfile $(CURDIR)/config.yaml $(CURDIR)/workflow/configs/reference.yaml
+
+reference: $(STAMP)
+	mkdir -p $(REF_DIR)
+	$(REF_SNAKEMAKE) --cores $(CORES)
+	@$(MAKE) --no-print-directory reference-table
+
+reference-table: $(STAMP)
+	$(BIN)/python workflow/scripts/reference_table.py --dir $(REF_DIR)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

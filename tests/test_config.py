@@ -123,6 +123,7 @@ CROSS = [
     ({"instab": {"fig2": {"layer": "layer2.5.conv1"}}}, "'layer2.5.conv1' is not a convolution"),
     ({"instab": {"fig2": {"layer": "fc"}}}, "'fc' is not a convolution"),
     ({"instab": {"table1": {"ks": [3, 5]}}}, "instab.table1.ks must include 1"),
+    ({"instab": {"dataset": "cifar10", "pixel_noise": 0.5}}, "applies to GeoMNIST only"),
     ({"instab": {"table1": {"stat_epochs": 5, "epochs": 4}}}, "stat_epochs (5) exceeds epochs (4)"),
     ({"instab": {"table1": {"milestones": [4], "epochs": 4}}}, "milestones [4] are not below"),
     ({"lesde": {"geomnist_noise": {"iterations": 10**12}}}, "lesde.geomnist_noise: the sizes"),

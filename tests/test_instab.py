@@ -176,6 +176,31 @@ def test_cifar_input_is_read_normalized_and_augmented(tmp_path):
                   torch.device("cpu"))
 
 
+def test_pixel_noise_is_fixed_per_image_and_only_where_asked(tmp_path):
+    import numpy as np
+
+    from traindyn.data.geomnist import build_geomnist
+    from traindyn.instab.steps import load_data, noisy
+
+    path = str(tmp_path / "g.npz")
+    build_geomnist(path, n_train=20, n_val=10, seed=0, image_size=32, max_angle_deg=176,
+                   blur_sigma=[0.9, 1.1])
+    cpu = torch.device("cpu")
+    clean = load_data("geomnist", path, None, False, torch.float64, cpu)
+    a = load_data("geomnist", path, None, False, torch.float64, cpu, pixel_noise=0.7)
+    b = load_data("geomnist", path, None, False, torch.float64, cpu, pixel_noise=0.7)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.x_test, b.x_test)  # reproducible
+    assert torch.equal(a.y_train, clean.y_train) and torch.equal(a.y_test, clean.y_test)
+    # normalized to mean 0, std 1 over the training set either way; the noise is N(0, 0.7^2)
+    for d in (clean, a):
+        assert abs(float(d.x_train.mean())) < 1e-9 and abs(float(d.x_train.std()) - 1) < 1e-3
+    x = np.zeros((4000, 1, 8, 8), np.float32)
+    n_train, n_test = noisy(x, 0.7, 0), noisy(x, 0.7, 1)
+    assert abs(n_train.std() - 0.7) < 0.01 and abs(n_train.mean()) < 0.01
+    assert not np.allclose(n_train, n_test)  # train and test images get different noise
+    assert noisy(x, 0.0, 0) is x
+
+
 # Parameters of one CIFAR ResNet (10 classes), counted by hand: option A at depth 20 is
 # 432 + 32 (stem) + 14,016 + 51,072 + 203,520 (stages) + 650 (classifier) = 269,722, and each
 # further block per stage adds 4,672 + 18,560 + 73,984 = 97,216; option B's two projections add

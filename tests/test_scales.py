@@ -31,6 +31,8 @@ def _merge(base, over):
     (["config.yaml"], dict(lesde="quick", table1="quick", fig2="quick", pde="paper")),
     (["config.yaml", "workflow/configs/paper.yaml"],
      dict(lesde="paper", table1="paper", fig2="paper", pde="paper")),
+    (["config.yaml", "workflow/configs/reference.yaml"],
+     dict(lesde="paper", table1="quick", fig2="quick", pde="paper")),
     (["config.yaml", "tests/config.yaml"], dict(lesde="tiny", table1="tiny", fig2="tiny",
                                                 pde="paper")),
 ])

@@ -2,6 +2,7 @@
 INSTAB = config["instab"]
 INSTAB_COMMON = dict(
     dataset=INSTAB["dataset"],
+    pixel_noise=INSTAB["pixel_noise"],
     network=INSTAB["network"],
     device=INSTAB["device"],
     deterministic=INSTAB["deterministic"],

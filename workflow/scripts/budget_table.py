@@ -10,44 +10,12 @@ the commit, date and machine, for the README's budget section:
 from __future__ import annotations
 
 import argparse
-import csv
-import datetime
-import os
-import platform
-import subprocess
 import sys
-from collections import defaultdict
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's library
 
-def rows(results: Path) -> dict[str, list[dict[str, float]]]:
-    out: dict[str, list[dict[str, float]]] = defaultdict(list)
-    base = results / "benchmarks"
-    for path in sorted(base.rglob("*.tsv")):
-        rule = path.relative_to(base).parts[0].removesuffix(".tsv")
-        with open(path) as fh:
-            for row in csv.DictReader(fh, delimiter="\t"):
-                out[rule].append({"s": float(row["s"]), "max_rss": _num(row.get("max_rss"))})
-    return out
-
-
-def _num(value: str | None) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def stamp() -> str:
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, check=True,
-                             cwd=Path(__file__).resolve().parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        sha = "unknown"
-    today = datetime.date.today().isoformat()
-    return (f"commit {sha}, {today}, {platform.node()} ({os.cpu_count()} cores, "
-            f"{platform.machine()})")
+from traindyn.run_record import benchmark_rows, stamp  # noqa: E402
 
 
 def table(data: dict[str, list[dict[str, float]]]) -> str:
@@ -67,7 +35,7 @@ def main() -> int:
     ap.add_argument("--results", default="results")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    data = rows(Path(args.results))
+    data = benchmark_rows(Path(args.results))
     if not data:
         print(f"no benchmark files under {args.results}/benchmarks: run the pipeline first",
               file=sys.stderr)

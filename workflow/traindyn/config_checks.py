@@ -127,6 +127,9 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
         errs.append(f"instab.fig2.layer {ins['fig2']['layer']!r} is not a convolution of the "
                     f"depth-{depth} ResNet (e.g. layer2.0.conv1; blocks per stage: "
                     f"{(depth - 2) // 6})")
+    if ins["pixel_noise"] and ins["dataset"] != "geomnist":
+        errs.append(f"instab.pixel_noise ({ins['pixel_noise']}) applies to GeoMNIST only: set it "
+                    f"to 0 for {ins['dataset']}")
     if 1 not in t1["ks"]:
         errs.append("instab.table1.ks must include 1: the k = 1 copy is plain SGD and the twin of "
                     "the null control")

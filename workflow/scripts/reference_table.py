@@ -1,0 +1,125 @@
+"""The reference tier's verdict table for the README, from a finished reference run.
+
+  .venv/bin/python workflow/scripts/reference_table.py [--dir reference] [--readme README.md]
+
+Refuses (exit 1, naming what is wrong) unless the run directory is complete and current: a dry
+run of the reference config must have nothing to do, and the claim files must be the ones
+``figures/claims.md`` was built from. Writes docs/reference_verdicts.md (every claim) and
+replaces the block between the README's ``reference-verdicts`` markers (counts, failures and the
+paper claims), stamped with the commit, date, machine and the summed wall time of the run's jobs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "workflow"))
+
+from traindyn.claims import (FAIL, NA, PAPER, PASS, Claim, _cell, _counts,  # noqa: E402
+                             claims_markdown, read_claims)
+from traindyn.run_record import benchmark_rows, commit, machine  # noqa: E402
+
+CONFIGS = [ROOT / "config.yaml", ROOT / "workflow/configs/reference.yaml"]
+BEGIN = "<!-- reference-verdicts:begin -->"
+END = "<!-- reference-verdicts:end -->"
+
+
+def stale_outputs(run_dir: Path) -> str:
+    """The dry run's summary when something would be (re)built; empty when all is current."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
+         str(run_dir), "--configfile", *map(str, CONFIGS), "-n", "--quiet", "rules"],
+        capture_output=True, text=True)
+    text = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        return text or f"dry run failed with exit code {proc.returncode}"
+    return "" if "Nothing to be done" in text or not text.strip() else text
+
+
+def run_claims(run_dir: Path) -> list[Claim]:
+    md = run_dir / "figures" / "claims.md"
+    files = sorted((run_dir / "results" / "claims").rglob("*.json"))
+    if not md.exists() or not files:
+        raise SystemExit(f"{md} or its claim files are missing: run `make reference` first")
+    claims = read_claims(files)
+    if claims_markdown(claims) != md.read_text():
+        raise SystemExit(f"the claim files under {run_dir}/results/claims are not the ones {md} "
+                         "was built from (a leftover file?): rerun `make reference`")
+    return claims
+
+
+def _hours(seconds: float) -> str:
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+
+
+def block(claims: list[Claim], run_dir: Path) -> str:
+    jobs = [j for rule in benchmark_rows(run_dir / "results").values() for j in rule]
+    day = datetime.date.fromtimestamp((run_dir / "figures" / "claims.md").stat().st_mtime)
+    paper = [c for c in claims if c.kind == PAPER]
+    lines = [
+        BEGIN,
+        f"Reference tier, commit {commit(ROOT)}, run finished {day.isoformat()} on {machine()}: "
+        f"{len(jobs)} jobs, {_hours(sum(j['s'] for j in jobs))} of job wall time (summed "
+        "from the Snakemake benchmark files; every job uses both cores, one at a time). "
+        "Regenerate with `make reference` (run and table) or `make reference-table` (table of "
+        "the last run).",
+        "",
+        f"**Paper claims: {_counts(paper)}.** Self-checks: "
+        f"{_counts([c for c in claims if c.kind != PAPER])}. Every claim with its tolerance, "
+        "source and notes: [docs/reference_verdicts.md](docs/reference_verdicts.md).",
+        "",
+    ]
+    fails = [c for c in paper if c.verdict == FAIL]
+    if fails:
+        lines += ["Failures:", ""] + [
+            f"- **{c.id}** ({c.paper} {c.figure}): measured {_cell(c.measured)}, expected "
+            f"{_cell(c.expected)} ({c.tolerance}). {c.reason}" for c in fails] + [""]
+    lines += ["<details><summary>Paper claims: id, verdict, measured, expected</summary>", "",
+              "| id | verdict | measured | expected |", "|---|---|---|---|"]
+    mark = {PASS: "pass", FAIL: "**FAIL**", NA: "n/a"}
+    lines += [f"| {_cell(c.id)} | {mark[c.verdict]} | {_cell(c.measured)} | {_cell(c.expected)} |"
+              for c in paper]
+    lines += ["", "</details>", END]
+    return "\n".join(lines)
+
+
+def replace_block(readme: str, new: str) -> str:
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(readme):
+        raise SystemExit(f"the README has no {BEGIN} ... {END} block to replace")
+    return pattern.sub(lambda _: new, readme)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--dir", default=str(ROOT / "reference"), help="the reference run directory")
+    ap.add_argument("--readme", default=str(ROOT / "README.md"))
+    ap.add_argument("--docs", default=str(ROOT / "docs" / "reference_verdicts.md"))
+    args = ap.parse_args()
+    run_dir = Path(args.dir).resolve()
+    stale = stale_outputs(run_dir)
+    if stale:
+        print(f"{run_dir} is not a complete, current reference run; the dry run says:\n{stale}",
+              file=sys.stderr)
+        return 1
+    claims = run_claims(run_dir)
+    text = block(claims, run_dir)
+    readme = Path(args.readme)
+    readme.write_text(replace_block(readme.read_text(), text))
+    full = (run_dir / "figures" / "claims.md").read_text()
+    Path(args.docs).write_text(
+        "<!-- generated by workflow/scripts/reference_table.py from the reference run -->\n"
+        + text.split("\n", 2)[1] + "\n\n" + full.replace("# Claims: verdicts",
+                                                         "# Reference tier: every verdict", 1))
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
