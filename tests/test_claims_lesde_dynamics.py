@@ -11,7 +11,9 @@ from traindyn.claims import FAIL, NA, PASS
 from traindyn.figures.lesde_dynamics import (collapse_claims, collapse_stats, estimates,
                                              fig1_claims, fig1_stats, fig3_claims, fig3_stats,
                                              u1_stats)
+from traindyn.figures.lesde_common import NO_CIFAR
 from traindyn.figures.lesde_leode import fig5_claims, fig5_stats
+
 
 # --- Figure 1 ----------------------------------------------------------------------------------
 
@@ -115,8 +117,12 @@ def test_u1_self_check_and_fig3_stats():
 
 # --- neural collapse ---------------------------------------------------------------------------
 
-COLLAPSE = {"GeoMNIST": dict(k=3, final_cos=[-0.5, -0.48, -0.52], final_ratio=1.1)}
-COLLAPSE_FAILS = [("F1-4a[GeoMNIST]", lambda st: st["GeoMNIST"].__setitem__(
+COLLAPSE = {"GeoMNIST": dict(k=3, final_cos=[-0.5, -0.48, -0.52], final_ratio=1.1),
+            "CIFAR-10": dict(k=3, final_cos=[-0.45, -0.5, -0.55], final_ratio=1.3)}
+COLLAPSE_FAILS = [("F1-4a[CIFAR-10]", lambda st: st["CIFAR-10"].__setitem__(
+                      "final_cos", [-0.9, -0.5, -0.5])),
+                  ("F1-4b[CIFAR-10]", lambda st: st["CIFAR-10"].__setitem__("final_ratio", 2.0)),
+                  ("F1-4a[GeoMNIST]", lambda st: st["GeoMNIST"].__setitem__(
                       "final_cos", [-0.5, -0.1, -0.5])),
                   ("F1-4b[GeoMNIST]", lambda st: st["GeoMNIST"].__setitem__("final_ratio", 1.7))]
 
@@ -145,7 +151,13 @@ FIG5 = {("GeoMNIST", "I"): dict(sim_end=[-5.0, -3.2], data_end=[-5.5, -3.0],
                                 corr=[0.99, 0.98, 0.95]),
         ("GeoMNIST", "L"): dict(sim_end=[-5.1, -2.9], data_end=[-5.5, -3.0],
                                 corr=[0.97, 0.96, 0.95])}
-FIG5_FAILS = [("F5-1a[GeoMNIST,I]", lambda st: st["GeoMNIST", "I"].__setitem__(
+FIG5.update({("CIFAR-10", k): dict(sim_end=[1.0, -2.0], data_end=[1.5, -2.2],
+                                    corr=[0.97, 0.95, 0.93]) for k in "IL"})
+FIG5_FAILS = [*[(f"F5-1a[CIFAR-10,{k}]", lambda st, k=k: st["CIFAR-10", k].__setitem__(
+                  "sim_end", [-1.0, -2.0])) for k in "IL"],
+              *[(f"F5-1b[CIFAR-10,{k}]", lambda st, k=k: st["CIFAR-10", k].__setitem__(
+                  "corr", [0.97, 0.2, 0.93])) for k in "IL"],
+              ("F5-1a[GeoMNIST,I]", lambda st: st["GeoMNIST", "I"].__setitem__(
                   "sim_end", [-5.0, 1.0])),
               ("F5-1b[GeoMNIST,I]", lambda st: st["GeoMNIST", "I"].__setitem__(
                   "corr", [0.99, 0.5, 0.95])),
@@ -173,3 +185,19 @@ def test_fig5_stats():
     st = fig5_stats(2 * means[:, 0], means, align=0, tail=10)
     np.testing.assert_allclose(st["corr"], 1.0)
     assert st["sim_end"] == pytest.approx([2 * v for v in st["data_end"]])
+
+
+
+def test_without_cifar_runs_its_claims_say_so():
+    """GeoMNIST-only statistics: every CIFAR-10 claim is n/a naming the missing data set."""
+    def only_geomnist(st):
+        return {k: v for k, v in st.items() if "CIFAR-10" not in (k if isinstance(k, str)
+                                                                   else k[0])}
+    built = [f1(only_geomnist(FIG1)), nc(only_geomnist(COLLAPSE)), f5(only_geomnist(FIG5)),
+             f3(dict(stats=only_geomnist(FIG3), u1=1e-14))]
+    cifar = {c.id: c for claims in built for c in claims if "CIFAR-10" in c.id}
+    assert sorted(cifar) == sorted(["F1-order[CIFAR-10]", "F3-8[CIFAR-10]", "F1-4a[CIFAR-10]",
+                                    "F1-4b[CIFAR-10]", *[f"F5-1{p}[CIFAR-10,{k}]"
+                                                         for p in "ab" for k in "IL"]])
+    assert all(c.verdict == NA and c.reason == NO_CIFAR for c in cifar.values())
+    assert all(c.verdict == PASS for claims in built for c in claims if c.id not in cifar)

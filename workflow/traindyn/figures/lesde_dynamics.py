@@ -11,7 +11,7 @@ from ..claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
 from ..lesde.estimators import (estimate_ab_i, estimate_ab_l, i_model_trajectory, loglog_slope,
                                 moving_average, rates)
 from ..plots.style import plt, save_figure
-from .lesde_common import QUICK, class_names, final, load, scoped
+from .lesde_common import CIFAR, QUICK, cifar_not_run, class_names, final, load, scoped
 
 FIG1_EXPECTED = {"GeoMNIST": (10.5, -11.0, 2.5)}
 SYMBOL = {"A": "Â", "B": "B̂", "alpha": "α̂", "beta": "β̂"}
@@ -86,6 +86,8 @@ def fig1_claims(stats: dict[str, list[float]], *, scale: str) -> list[Claim]:
         cs.holds(f"F1-order[{name}]", f"{name}: order of the projected class means at T",
                  order_ok, [round(e, 3) for e in ends],
                  "label1 < label2 < label0" if name == "GeoMNIST" else "bird < plane < car")
+    cifar_not_run(cs, stats, [(f"F1-order[{CIFAR}]", f"{CIFAR}: order of the projected class "
+                               "means at T", "bird < plane < car")])
     return scoped(cs, scale).claims
 
 
@@ -157,6 +159,8 @@ def fig3_claims(stats: dict[str, dict], u1: float, *, scale: str) -> list[Claim]
                                   measured=measured)
             else:
                 cs.holds(cid, statement, finite(measured) and ok(), measured, want, want)
+    cifar_not_run(cs, stats, [(f"F3-8[{CIFAR}]", f"{CIFAR}, I model: local elasticity A(T) > "
+                               "5|B(T)| + 5", "A >> |B|")])
     return scoped(cs, scale).claims
 
 
@@ -218,6 +222,10 @@ def collapse_claims(stats: dict[str, dict], *, scale: str) -> list[Claim]:
                  "each in [-0.75, -0.25]", tier="paper")
         cs.at_most(f"F1-4b[{name}]", f"{name}: largest / smallest centred class-mean norm at T "
                    "(>= 1 by definition)", st["final_ratio"], 1.6, tier="paper")
+    cifar_not_run(cs, stats, [
+        (f"F1-4a[{CIFAR}]", f"{CIFAR}: pairwise cosines of centred class means at T",
+         "[-0.75, -0.25]"),
+        (f"F1-4b[{CIFAR}]", f"{CIFAR}: largest / smallest centred class-mean norm at T", "<= 1.6")])
     return scoped(cs, scale).claims
 
 

@@ -10,7 +10,7 @@ from ..claims import Claim, ClaimSet, finite, write_claims
 from ..lesde.estimators import estimate_ab_i, estimate_ab_l, rates
 from ..lesde.leode import initial_conditions, rescaled_mean, simulate
 from ..plots.style import plt, save_figure
-from .lesde_common import load, scoped
+from .lesde_common import CIFAR, cifar_not_run, load, scoped
 
 
 def build_fig5(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png: str,
@@ -70,4 +70,10 @@ def fig5_claims(stats: dict, *, scale: str) -> list[Claim]:
                  "measured class-0 logits over time, each coordinate",
                  finite(st["corr"]) and all(c > 0.9 for c in st["corr"]),
                  [round(c, 3) for c in st["corr"]], "> 0.9 each", "r > 0.9", tier="paper")
+    cifar_not_run(cs, {name for name, _ in stats}, [
+        (f"F5-1{part}[{CIFAR},{kind}]", f"{CIFAR}, {kind}: {what}", want)
+        for kind in ("I", "L") for part, what, want in (
+            ("a", "the two non-fitted class-0 logits have the data's sign at the end",
+             "same signs"),
+            ("b", "Pearson r between simulated and measured class-0 logits", "> 0.9 each"))])
     return scoped(cs, scale).claims
