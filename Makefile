@@ -8,7 +8,7 @@ CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
 .PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke budget-table \
-	reference reference-table
+	reference reference-table reference-float64
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
@@ -58,6 +58,14 @@ reference: $(STAMP)
 
 reference-table: $(STAMP)
 	$(BIN)/python workflow/scripts/reference_table.py --dir $(REF_DIR)
+
+# float32 (the reference tier's LE-SDE dtype) vs the paper's float64 on 50 paired trials
+reference-float64: $(STAMP)
+	mkdir -p $(REF_DIR)/float64
+	$(SNAKEMAKE) -s $(CURDIR)/Snakefile --directory $(REF_DIR)/float64 \
+	    --configfile $(CURDIR)/config.yaml $(CURDIR)/workflow/configs/reference.yaml \
+	    $(CURDIR)/workflow/configs/reference_float64.yaml --cores $(CORES)
+	$(BIN)/python workflow/scripts/dtype_check.py --float32 $(REF_DIR) --float64 $(REF_DIR)/float64
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,0 +1,59 @@
+"""The reference tier's scripts: the README block, refusing incomplete runs, the dtype check."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+import reference_table  # noqa: E402
+
+
+def test_the_readme_block_is_replaced_between_its_markers():
+    readme = f"intro\n{reference_table.BEGIN}\nold table\n{reference_table.END}\noutro\n"
+    new = f"{reference_table.BEGIN}\nnew\n{reference_table.END}"
+    assert reference_table.replace_block(readme, new) == f"intro\n{new}\noutro\n"
+    with pytest.raises(SystemExit, match="no <!-- reference-verdicts:begin -->"):
+        reference_table.replace_block("no markers here", new)
+
+
+def test_the_readme_has_the_block():
+    text = (ROOT / "README.md").read_text()
+    assert text.count(reference_table.BEGIN) == 1 and text.count(reference_table.END) == 1
+
+
+def test_an_empty_run_directory_is_refused_and_nothing_is_written(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{reference_table.BEGIN}\nkeep\n{reference_table.END}\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/reference_table.py"),
+                           "--dir", str(tmp_path / "run"), "--readme", str(readme),
+                           "--docs", str(tmp_path / "verdicts.md")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "is not a complete, current reference run" in proc.stderr
+    assert "lesde_train" in proc.stderr  # the dry run's plan names what is missing
+    assert "keep" in readme.read_text() and not (tmp_path / "verdicts.md").exists()
+
+
+def test_claim_files_that_differ_from_the_gathered_table_are_refused(tmp_path):
+    from traindyn.claims import Claim, claims_markdown, write_claims
+
+    run = tmp_path / "run"
+    claim = Claim("X1", "SI", "Figure 1", "s", 1.0, 1.0, "exact", "pass", "src")
+    (run / "figures").mkdir(parents=True)
+    write_claims(run / "results" / "claims" / "a.json", [claim])
+    (run / "figures" / "claims.md").write_text(claims_markdown([claim]))
+    assert reference_table.run_claims(run)[0].id == "X1"
+    write_claims(run / "results" / "claims" / "leftover.json", [claim])
+    with pytest.raises(SystemExit, match="not the ones"):
+        reference_table.run_claims(run)
+
+
+def test_dtype_check_without_float64_logs_says_what_to_run(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/dtype_check.py"),
+                           "--float32", str(tmp_path), "--float64", str(tmp_path / "f64"),
+                           "--out", str(tmp_path / "out.md")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "make reference-float64" in proc.stderr
+    assert not (tmp_path / "out.md").exists()
