@@ -8,7 +8,7 @@ CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 
 .PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke budget-table \
-	reference reference-table reference-float64
+	reference reference-table reference-float64 bench
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
@@ -66,6 +66,10 @@ reference-float64: $(STAMP)
 	    --configfile $(CURDIR)/config.yaml $(CURDIR)/workflow/configs/reference.yaml \
 	    $(CURDIR)/workflow/configs/reference_float64.yaml --cores $(CORES)
 	$(BIN)/python workflow/scripts/dtype_check.py --float32 $(REF_DIR) --float64 $(REF_DIR)/float64
+
+# Throughput vs this machine's matrix-product rate, measured in one run (results/bench/summary.*)
+bench: $(STAMP)
+	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -226,3 +226,34 @@ def test_projection_shortcut_copies_match_copies_alone():
     x = torch.randn(5, 3, 32, 32)
     torch.testing.assert_close(both(x)[1], alone(x)[0], rtol=0, atol=1e-5)
     assert both.layer2[0].project is not None and both.layer1[0].project is None
+
+
+def test_cpu_copies_are_sequential_networks_each_exactly_as_trained_alone():
+    """On a CPU the copies are single-copy networks run one after another: copy c follows the
+    bit-identical trajectory of the same network trained alone with its k, the null control
+    stays the twin of the k = 1 copy, and BatchNorm statistics stay per copy."""
+    from types import SimpleNamespace
+
+    from traindyn.instab.train import NetSpec, SequentialCopies, build, layer_weight, optimizer
+
+    spec = NetSpec(8, 4, "swish", 5.0)
+    shape = SimpleNamespace(x_train=torch.empty(1, 3, 32, 32), n_classes=10)
+    cpu = torch.device("cpu")
+    ks = [1, 3, 1]
+    model = build(spec, shape, ks, 7, torch.float32, cpu)
+    assert isinstance(model, SequentialCopies) and model.copies == 3
+    alone = build(spec, shape, [3], 7, torch.float32, cpu)
+    opt, opt_alone = optimizer(model, ks, 0.1, 0.9, 5e-4, True), optimizer(alone, [3], 0.1, 0.9,
+                                                                             5e-4, True)
+    assert copies_identical(model, 0, 1)  # one initialization for every copy
+    for x, y in _batches(4, torch.Generator().manual_seed(9)):
+        losses = loss_and_step(model, opt, x, y)
+        loss_alone = loss_and_step(alone, opt_alone, x, y)
+        assert torch.equal(losses[1], loss_alone[0])
+    for a, b in zip(model.nets[1].state_dict().values(), alone.nets[0].state_dict().values()):
+        assert torch.equal(a, b)
+    assert copies_identical(model, 0, 2) and not copies_identical(model, 0, 1)
+    rv = [net.bn1.running_var for net in model.nets]
+    assert not torch.equal(rv[0], rv[1]) and torch.equal(rv[0], rv[2])
+    w = layer_weight(model, "layer2.0.conv1")
+    assert w.shape[0] == 3 and torch.equal(w[1], alone.nets[0].layer2[0].conv1.weight)

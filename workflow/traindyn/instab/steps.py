@@ -23,10 +23,9 @@ from ..provenance import provenance
 from ..runtime import numerics, resolve_device, torch_dtype
 from ..workdir import owned_workdir, run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
-from .optimizer import PerturbedSGD, split
 from .outputs import TABLE1_COLUMNS, check_table1_rows
-from .train import (NetSpec, accuracy, build, copies_identical, load_checkpoint, loss_and_step,
-                    progress, save_checkpoint, step_with_accuracy)
+from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, load_checkpoint,
+                    loss_and_step, optimizer, progress, save_checkpoint, step_with_accuracy)
 
 def noisy(x: np.ndarray, sigma: float, stream: int) -> np.ndarray:
     """``x`` plus Gaussian pixel noise N(0, sigma^2), drawn once per image (a fixed data set, not
@@ -88,8 +87,7 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         net = NetSpec(network["depth"], network["width"], activation, network["swish_beta"],
                       network.get("shortcut", "B"))
         model = build(net, images, copies, seed, torch_dt, dev)
-        opt = PerturbedSGD(list(model.parameters()), copies, lr, momentum, 0.0, weight_decay,
-                           nesterov)
+        opt = optimizer(model, copies, lr, momentum, weight_decay, nesterov)
         state = load_checkpoint(work, model, opt, dev) or {"epoch": 0, "rows": []}
         start, rows = int(state["epoch"]), list(state["rows"])
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
@@ -122,12 +120,6 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         work.remove()
 
 
-def layer_weight(model, layer: str) -> torch.Tensor:
-    """The (copies, ...) view of a named conv layer's weight, e.g. 'layer2.5.conv1'."""
-    module = model.get_submodule(layer)
-    return split(module.weight, model.copies)
-
-
 def copy_divergence(model, layer: str, a: int = 0, b: int = 1) -> float:
     """Relative L1 divergence of copy a's and copy b's weights of one layer (float64)."""
     w = layer_weight(model, layer).detach().double().cpu().numpy()
@@ -151,7 +143,7 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
                       network.get("shortcut", "B"))
         model = build(net, images, list(ks), seed, torch_dt, dev)
         lr = base_lr / n
-        opt = PerturbedSGD(list(model.parameters()), list(ks), lr, 0.0, 0.0, weight_decay, False)
+        opt = optimizer(model, list(ks), lr, 0.0, weight_decay, False)
         total = saves * n
         state = load_checkpoint(work, model, opt, dev) or {
             "step": 0, "epoch": 0, "in_epoch": 0, "div": [], "floor": None}
