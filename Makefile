@@ -69,7 +69,7 @@ reference-float64: $(STAMP)
 
 # Throughput vs this machine's matrix-product rate, measured in one run (results/bench/summary.*)
 bench: $(STAMP)
-	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench
+	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --readme README.md
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

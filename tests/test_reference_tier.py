@@ -10,23 +10,29 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 import reference_table  # noqa: E402
 
-
-def test_the_readme_block_is_replaced_between_its_markers():
-    readme = f"intro\n{reference_table.BEGIN}\nold table\n{reference_table.END}\noutro\n"
-    new = f"{reference_table.BEGIN}\nnew\n{reference_table.END}"
-    assert reference_table.replace_block(readme, new) == f"intro\n{new}\noutro\n"
-    with pytest.raises(SystemExit, match="no <!-- reference-verdicts:begin -->"):
-        reference_table.replace_block("no markers here", new)
+from traindyn.run_record import marker, replace_marked  # noqa: E402
 
 
-def test_the_readme_has_the_block():
+BEGIN, END = marker("reference-verdicts"), marker("reference-verdicts", end=True)
+
+
+def test_a_marked_block_is_replaced_between_its_markers():
+    readme = f"intro\n{BEGIN}\nold table\n{END}\noutro\n"
+    assert replace_marked(readme, "reference-verdicts", "new") == f"intro\n{BEGIN}\nnew\n{END}\noutro\n"
+    for bad in ("no markers here", f"{END}\n{BEGIN}", readme + readme):
+        with pytest.raises(SystemExit, match="expected one <!-- reference-verdicts:begin -->"):
+            replace_marked(bad, "reference-verdicts", "new")
+
+
+def test_the_readme_has_the_generated_blocks():
     text = (ROOT / "README.md").read_text()
-    assert text.count(reference_table.BEGIN) == 1 and text.count(reference_table.END) == 1
+    for name in ("reference-verdicts", "bench"):
+        assert text.count(marker(name)) == 1 and text.count(marker(name, end=True)) == 1
 
 
 def test_an_empty_run_directory_is_refused_and_nothing_is_written(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"{reference_table.BEGIN}\nkeep\n{reference_table.END}\n")
+    readme.write_text(f"{BEGIN}\nkeep\n{END}\n")
     proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/reference_table.py"),
                            "--dir", str(tmp_path / "run"), "--readme", str(readme),
                            "--docs", str(tmp_path / "verdicts.md")],

@@ -62,3 +62,17 @@ def machine() -> str:
 def stamp(day: datetime.date | None = None) -> str:
     day = day or datetime.date.today()
     return f"commit {commit()}, {day.isoformat()}, {machine()}"
+
+
+def marker(name: str, end: bool = False) -> str:
+    return f"<!-- {name}:{'end' if end else 'begin'} -->"
+
+
+def replace_marked(text: str, name: str, body: str) -> str:
+    """``text`` with the block between its ``name`` markers replaced by ``body`` (markers kept);
+    an error when the markers are not there exactly once each."""
+    begin, end = marker(name), marker(name, end=True)
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise SystemExit(f"expected one {begin} ... {end} block to replace")
+    head, rest = text.split(begin)
+    return head + begin + "\n" + body.strip("\n") + "\n" + end + rest.split(end, 1)[1]
