@@ -81,34 +81,13 @@ def logits_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.
     return _head(params, features_per_trial(params, x)[:, None])[:, 0]
 
 
-def _epilogue(h: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """relu(maxpool2(h) + bias) for h (B, C, H, W) without its bias, bias (C,) or broadcastable.
-    Equal bit for bit to maxpool2(relu(h + bias)): rounding is monotone, so the largest of four
-    h + b is the largest h plus b, and ReLU commutes with max; on the pooled map it touches a
-    quarter of the elements."""
-    s = h.shape  # 2x2 max-pool as a reduction over a view: faster than max_pool2d on a CPU
-    pooled = h.view(*s[:-2], s[-2] // 2, 2, s[-1] // 2, 2).amax(dim=(-3, -1))
-    return F.relu(pooled + bias)
-
-
 def logits_shared(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-    """x: (N, C, H, W), the same images for every trial -> logits (M, N, K).
-
-    The validation forward. The first convolution is one matrix product of all trials' filters
-    (M*6, C*25) with the images' 5x5 patches, which every trial shares; the bias and ReLU of
-    both convolutions run after their max-pools (:func:`_epilogue`). Agrees with the reference
-    network to rounding (the product's summation order differs from a convolution's)."""
+    """x: (N, C, H, W), the same images for every trial -> logits (M, N, K). The first
+    convolution applies all trials' filters to each image at once."""
     m = params["conv1_w"].shape[0]
-    n = x.shape[0]
-    patches = F.unfold(x, 5)  # (N, C*25, 28*28)
-    side = int(patches.shape[2] ** 0.5)
-    cols = patches.transpose(0, 1).reshape(patches.shape[1], -1)  # (C*25, N*784)
-    h = params["conv1_w"].reshape(m * 6, -1) @ cols  # (M*6, N*784)
-    h = _epilogue(h.view(m * 6, n, side, side), params["conv1_b"].reshape(-1, 1, 1, 1))
-    h = h.transpose(0, 1).contiguous()  # (N, M*6, 14, 14): one group of 6 channels per trial
-    w2 = params["conv2_w"].reshape(m * 16, 6, 5, 5)
-    h = _epilogue(F.conv2d(h, w2, None, groups=m), params["conv2_b"].reshape(-1, 1, 1))
-    return _head(params, h.reshape(n, m, 400).transpose(0, 1))
+    w1 = params["conv1_w"].reshape(m * 6, *params["conv1_w"].shape[2:])
+    h = _pool(F.conv2d(x, w1, params["conv1_b"].reshape(-1)))
+    return _head(params, _conv_stack(params, h).transpose(0, 1))
 
 
 def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
