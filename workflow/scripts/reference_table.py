@@ -41,6 +41,17 @@ def stale_outputs(run_dir: Path) -> str:
     return "" if "Nothing to be done" in text or not text.strip() else text
 
 
+def current_benchmarks(run_dir: Path) -> set[Path]:
+    """The benchmark files of the jobs the reference config defines now (a forced dry run
+    lists every job), so files of jobs from an earlier config are not counted."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory",
+         str(run_dir), "--configfile", *map(str, CONFIGS), "-n", "--forceall"],
+        capture_output=True, text=True, check=True)
+    return {run_dir / line.split(":", 1)[1].strip() for line in proc.stdout.splitlines()
+            if line.strip().startswith("benchmark:")}
+
+
 def run_claims(run_dir: Path) -> list[Claim]:
     md = run_dir / "figures" / "claims.md"
     files = sorted((run_dir / "results" / "claims").rglob("*.json"))
@@ -58,7 +69,8 @@ def _hours(seconds: float) -> str:
 
 
 def block(claims: list[Claim], run_dir: Path) -> str:
-    jobs = [j for rule in benchmark_rows(run_dir / "results").values() for j in rule]
+    jobs = [j for rule in benchmark_rows(run_dir / "results", current_benchmarks(run_dir))
+            .values() for j in rule]
     day = datetime.date.fromtimestamp((run_dir / "figures" / "claims.md").stat().st_mtime)
     paper = [c for c in claims if c.kind == PAPER]
     lines = [

@@ -13,11 +13,14 @@ from collections import defaultdict
 from pathlib import Path
 
 
-def benchmark_rows(results: Path) -> dict[str, list[dict[str, float]]]:
-    """rule -> one record per job: wall seconds ``s`` and peak memory ``max_rss`` (MB)."""
+def benchmark_rows(results: Path, only: set[Path] | None = None) -> dict[str, list[dict[str, float]]]:
+    """rule -> one record per job: wall seconds ``s`` and peak memory ``max_rss`` (MB); with
+    ``only``, just those files (the jobs of the current config)."""
     out: dict[str, list[dict[str, float]]] = defaultdict(list)
     base = Path(results) / "benchmarks"
     for path in sorted(base.rglob("*.tsv")):
+        if only is not None and path.resolve() not in {p.resolve() for p in only}:
+            continue
         rule = path.relative_to(base).parts[0].removesuffix(".tsv")
         with open(path) as fh:
             for row in csv.DictReader(fh, delimiter="\t"):
