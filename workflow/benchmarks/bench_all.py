@@ -12,8 +12,9 @@ what this hardware does, independent of how busy the machine was. Prints a table
 Figures:
 * LE-SDE validation: forward of M = 100 trials over 1,500 shared images (float64), GFLOP/s.
 * LE-SDE training step: one-sample SGD of M = 100 trials (float64), GFLOP/s.
-* ResNet copies (float32): training images per second of the copies trained the CPU way
-  (:func:`traindyn.instab.train.copies_strategy`) vs one copy after another, at the quick shapes
+* ResNet copies (float32): training images per second of the copies as the runs build them on
+  this device (:func:`traindyn.instab.train.build`) vs independent single-copy models, each with
+  its own optimizer, one after another, at the quick shapes
   (ResNet-8, width 8, batch 32, 4 copies) and at ResNet-20, width 16, batch 128 (7 copies);
   the fraction is of the float32 matrix-product rate.
 """
@@ -38,10 +39,8 @@ from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step  # 
 from traindyn.run_record import replace_marked, stamp  # noqa: E402
 from traindyn.runtime import numerics  # noqa: E402
 
-# SimpleConv (1 channel, K = 3): forward FLOPs per image, and a one-sample training step
-# (forward + conv1 weight gradient + conv2 weight and input gradients + FC gradients).
-LESDE_FWD = budget.simpleconv_flops(1, 3)
-LESDE_STEP = 2.26e6
+LESDE_FWD = budget.simpleconv_flops(1, 3)  # SimpleConv (1 channel, K = 3), per image
+LESDE_STEP = budget.SIMPLECONV_STEP_FLOPS
 
 
 def best_of(fn, repeats: int) -> float:

@@ -19,13 +19,12 @@ import time
 import torch
 import torch.nn.functional as F
 
+from traindyn.budget import SIMPLECONV_STEP_FLOPS
 from traindyn.lesde.model import SimpleConv, init_params
 from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step
 
 FWD_FLOP = 0.83e6  # SimpleConv, 1 channel, K = 3, forward
-# One-sample training step: forward + conv1 weight gradient + conv2 weight and input gradients
-# + FC weight and input gradients = 416k + 118k + 480k + 117k multiply-adds.
-STEP_FLOP = 2.26e6
+STEP_FLOP = SIMPLECONV_STEP_FLOPS
 
 
 def sync(device):

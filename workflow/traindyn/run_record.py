@@ -18,8 +18,9 @@ def benchmark_rows(results: Path, only: set[Path] | None = None) -> dict[str, li
     ``only``, just those files (the jobs of the current config)."""
     out: dict[str, list[dict[str, float]]] = defaultdict(list)
     base = Path(results) / "benchmarks"
+    keep = None if only is None else {Path(p).resolve() for p in only}
     for path in sorted(base.rglob("*.tsv")):
-        if only is not None and path.resolve() not in {p.resolve() for p in only}:
+        if keep is not None and path.resolve() not in keep:
             continue
         rule = path.relative_to(base).parts[0].removesuffix(".tsv")
         with open(path) as fh:
