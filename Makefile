@@ -20,6 +20,8 @@ $(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	    -r envs/requirements.txt -r envs/requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@command -v c++ >/dev/null || { echo "make setup: a C++ compiler (c++, e.g. Debian's g++) is needed to build the LE-SDE CPU kernels" >&2; exit 1; }
+	$(BIN)/python -m traindyn.lesde.kernels
 	touch $@
 
 pipeline: $(STAMP)

@@ -6,6 +6,7 @@ The expected closures here come from an independent implementation: the standard
 
 from __future__ import annotations
 
+import importlib
 import json
 import modulefinder
 import os
@@ -36,8 +37,12 @@ class _PackageFinder(modulefinder.ModuleFinder):
 def reference_closure(module: str) -> set[str]:
     finder = _PackageFinder(path=[str(ROOT / "workflow")])
     finder.import_hook(f"traindyn.{module}")
-    return {str(Path(m.__file__).resolve()) for name, m in finder.modules.items()
-            if name.split(".")[0] == "traindyn" and m.__file__}
+    found = {name: str(Path(m.__file__).resolve()) for name, m in finder.modules.items()
+             if name.split(".")[0] == "traindyn" and m.__file__}
+    # native sources, as the imported module names them (codedeps reads them from the source)
+    native = {str(Path(path).parent / src) for name, path in found.items()
+              for src in getattr(importlib.import_module(name), "NATIVE_SOURCES", ())}
+    return set(found.values()) | native
 
 
 _RUNTIME = """

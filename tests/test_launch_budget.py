@@ -49,17 +49,18 @@ def _lesde(m: int):
 def test_gpu_launch_sizes_put_everything_in_one_call():
     spec = RunSpec("e", "s", tuple(range(25)), 10, 0.1, 1, 0)
     assert launch_sizes(spec, torch.device("cuda"), 1500) == (1500, 25)
-    assert launch_sizes(spec, torch.device("cpu"), 1500) == (16, 25)
+    assert launch_sizes(spec, torch.device("cpu"), 1500) == (100, 25)  # native kernels: all trials
     custom = RunSpec("e", "s", tuple(range(25)), 10, 0.1, 1, 0, eval_batch=100, trial_block=5)
     assert launch_sizes(custom, torch.device("cuda"), 1500) == (100, 5)
 
 
 def test_lesde_step_and_validation_do_not_grow_with_trials():
+    """The GPU path (the torch one; a CPU runs the native kernels)."""
     counts = {}
     for m in (4, 12):
         params, x, y, xv, yv = _lesde(m)
-        step = operators(lambda: train_step(params, x, y, 0.01, block=m))
-        val = operators(lambda: evaluate(params, xv, yv, batch=len(yv), block=m))
+        step = operators(lambda: train_step(params, x, y, 0.01, block=m, native=False))
+        val = operators(lambda: evaluate(params, xv, yv, batch=len(yv), block=m, native=False))
         counts[m] = (sum(step.values()), sum(val.values()))
         assert not any(s in step or s in val for s in SYNC)
     assert counts[4] == counts[12], counts

@@ -47,7 +47,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=100)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--val-images", type=int, default=512)
-    ap.add_argument("--eval-batch", type=int, default=16)
+    ap.add_argument("--eval-batch", type=int, default=100)
     ap.add_argument("--dtype", default="float64", choices=["float32", "float64"])
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()

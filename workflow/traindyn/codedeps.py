@@ -4,6 +4,8 @@ A rule's code inputs are the import closure of the module it runs (inside the ``
 package), so editing any module a step imports, however deep, reruns exactly the steps that import
 it. The closure is read from the source (every ``import`` statement, also those inside functions),
 never by importing, and it is also what the resumable jobs hash into their run fingerprint.
+A module that compiles native code names its source files in a module-level tuple
+``NATIVE_SOURCES`` (paths relative to the module); they belong to its closure too.
 """
 
 from __future__ import annotations
@@ -77,7 +79,21 @@ def closure(module: str) -> tuple[Path, ...]:
         seen.add(name)
         for dep in _imports(name):
             todo.extend(_with_parents(dep) - seen)
-    return tuple(sorted(module_file(m) for m in seen))
+    files = {module_file(m) for m in seen}
+    return tuple(sorted(files | {src for f in files for src in native_sources(f)}))
+
+
+def native_sources(path: Path) -> list[Path]:
+    """The files named by a module's ``NATIVE_SOURCES = ("a.cpp", ...)`` (read, not imported)."""
+    for node in ast.parse(path.read_text(), filename=str(path)).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "NATIVE_SOURCES"):
+            srcs = [path.parent / ast.literal_eval(e) for e in node.value.elts]
+            missing = [str(s) for s in srcs if not s.is_file()]
+            if missing:
+                raise FileNotFoundError(f"{path} names missing native sources: {missing}")
+            return srcs
+    return []
 
 
 def step_code(step: str) -> list[str]:

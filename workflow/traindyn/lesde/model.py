@@ -59,7 +59,7 @@ def _conv_stack(params: dict[str, torch.Tensor], h: torch.Tensor) -> torch.Tenso
     return h.reshape(n, m, 400)  # per trial: (16, 5, 5) flattened channel-major (torch.flatten)
 
 
-def _head(params: dict[str, torch.Tensor], h: torch.Tensor) -> torch.Tensor:
+def head(params: dict[str, torch.Tensor], h: torch.Tensor) -> torch.Tensor:
     """Fully connected layers on (M, N, 400) -> logits (M, N, K)."""
     h = F.relu(torch.baddbmm(params["fc1_b"][:, None], h, params["fc1_w"].transpose(1, 2)))
     h = F.relu(torch.baddbmm(params["fc2_b"][:, None], h, params["fc2_w"].transpose(1, 2)))
@@ -78,7 +78,7 @@ def features_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torc
 
 def logits_per_trial(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
     """x: (M, C, H, W), image m for trial m -> logits (M, K)."""
-    return _head(params, features_per_trial(params, x)[:, None])[:, 0]
+    return head(params, features_per_trial(params, x)[:, None])[:, 0]
 
 
 def logits_shared(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -87,7 +87,7 @@ def logits_shared(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Ten
     m = params["conv1_w"].shape[0]
     w1 = params["conv1_w"].reshape(m * 6, *params["conv1_w"].shape[2:])
     h = _pool(F.conv2d(x, w1, params["conv1_b"].reshape(-1)))
-    return _head(params, _conv_stack(params, h).transpose(0, 1))
+    return head(params, _conv_stack(params, h).transpose(0, 1))
 
 
 def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,

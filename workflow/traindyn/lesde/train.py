@@ -29,7 +29,8 @@ from ..workdir import WorkDir, owned_workdir
 from .datasets import TrainData
 from .logs import (VAL_SCHEMA, check_log_complete, eval_iterations, merge_parts, steps_schema,
                    steps_table, val_table, write_part)
-from .model import init_params, logits_shared, sgd_step
+from . import kernels
+from .model import head, init_params, logits_shared, sgd_step
 from .seeds import SAMPLE, numpy_rng
 
 
@@ -50,13 +51,15 @@ class RunSpec:
 
 
 def launch_sizes(spec: RunSpec, device: torch.device, n_val: int) -> tuple[int, int]:
-    """(validation images per pass, trials per call). On a CPU small blocks stay in the caches
-    (16, 25); on a GPU the whole validation set and every trial go in one call, so a pass is a
-    few kernels, not thousands of launches for a few milliseconds of arithmetic."""
+    """(validation images per pass, trials per call). On a GPU the whole validation set and every
+    trial go in one call, so a pass is a few kernels, not thousands of launches for a few
+    milliseconds of arithmetic. On a CPU the native kernels (:mod:`.kernels`) take every trial
+    at once and validate 100 images per call (their features, M x 100 x 400, stay in the L3
+    cache for the fully connected layers' matrix products)."""
     m = len(spec.trials)
     if device.type == "cuda":
         return spec.eval_batch or n_val, spec.trial_block or m
-    return spec.eval_batch or 16, spec.trial_block or 25
+    return spec.eval_batch or 100, spec.trial_block or m
 
 
 def sample_indices(spec: RunSpec, n_train: int) -> np.ndarray:
@@ -72,21 +75,39 @@ def blocks(params: dict[str, torch.Tensor], size: int):
         yield slice(start, start + size), {k: v[start:start + size] for k, v in params.items()}
 
 
-def train_step(params, x: torch.Tensor, y: torch.Tensor, lr: float, block: int):
-    """``sgd_step`` over blocks of trials: (M, K) pre-update logits, (M,) losses."""
+def _native(x: torch.Tensor, native: bool | None) -> bool:
+    """Whether the native CPU kernels run (by default: on a CPU)."""
+    return x.device.type == "cpu" if native is None else native
+
+
+def train_step(params, x: torch.Tensor, y: torch.Tensor, lr: float, block: int,
+               native: bool | None = None):
+    """One-sample SGD of every trial: (M, K) pre-update logits, (M,) losses. On a CPU the native
+    kernel; elsewhere (or with ``native=False``) ``sgd_step`` over blocks of trials."""
+    if _native(x, native):
+        return kernels.sgd_step(params, x, y, lr)
     out = [sgd_step(p, x[sl], y[sl], lr) for sl, p in blocks(params, block)]
     return torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
 
 
+def shared_logits(params, x: torch.Tensor, native: bool | None = None) -> torch.Tensor:
+    """Logits (M, N, K) of shared images x (N, C, H, W) for every trial (native conv features
+    on a CPU)."""
+    if _native(x, native):
+        return head(params, kernels.shared_features(params, x))
+    return logits_shared(params, x)
+
+
 @torch.no_grad()
-def evaluate(params, x_val: torch.Tensor, y_val: torch.Tensor, batch: int, block: int = 25):
+def evaluate(params, x_val: torch.Tensor, y_val: torch.Tensor, batch: int, block: int = 25,
+             native: bool | None = None):
     """Mean cross-entropy and accuracy of every trial on the validation images: (M,), (M,)."""
     m = params["conv1_w"].shape[0]
     loss = torch.zeros(m, dtype=torch.float64, device=x_val.device)
     correct = torch.zeros(m, dtype=torch.float64, device=x_val.device)
     for sl, p in blocks(params, block):
         for start in range(0, len(x_val), batch):
-            logits = logits_shared(p, x_val[start:start + batch])  # (m, n, K)
+            logits = shared_logits(p, x_val[start:start + batch], native)  # (m, n, K)
             y = y_val[start:start + batch].expand(logits.shape[0], -1)
             loss[sl] += F.cross_entropy(logits.transpose(1, 2), y, reduction="none").sum(dim=1)
             correct[sl] += (logits.argmax(dim=2) == y).sum(dim=1)
