@@ -13,8 +13,9 @@ Figures:
 * LE-SDE validation: forward of M = 100 trials over 1,500 shared images (float64), GFLOP/s.
 * LE-SDE training step: one-sample SGD of M = 100 trials (float64), GFLOP/s.
 * ResNet copies (float32): training images per second of the copies as the runs build them on
-  this device (:func:`traindyn.instab.train.build`) vs independent single-copy models, each with
-  its own optimizer, one after another, at the quick shapes
+  this device (:func:`traindyn.instab.train.build`; on a CPU sequential networks in the
+  channels-last layout) vs the plain sequential way (independent single-copy networks in
+  PyTorch's default layout, each with its own optimizer, one after another), at the quick shapes
   (ResNet-8, width 8, batch 32, 4 copies) and at ResNet-20, width 16, batch 128 (7 copies);
   the fraction is of the float32 matrix-product rate.
 """
@@ -54,6 +55,20 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def best_of_interleaved(fns, repeats: int) -> list[float]:
+    """``best_of`` for several functions timed in turns, so slow drift of the machine's load
+    affects each alike (for ratios)."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, ts in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t)
+    return [min(ts) for ts in times]
+
+
 def matmul_gflops(dtype: torch.dtype, n: int = 1024) -> float:
     # the 1024^3 product also in quick mode: it is the limit every fraction is of
     a = torch.randn(n, n, dtype=dtype, generator=torch.Generator().manual_seed(0))
@@ -80,10 +95,12 @@ def lesde(trials: int, val_images: int, steps: int) -> tuple[float, float]:
 
 def copies(depth: int, width: int, n_copies: int, batch: int, steps: int) -> tuple[float, float]:
     """(images/s of the copies as the Table 1 and Figure 2 runs train them on this device,
-    images/s of independent single-copy models, each with its own optimizer, one after another),
-    on the same minibatches."""
+    images/s of the plain sequential way: independent single-copy networks in PyTorch's default
+    layout, each with its own optimizer, one after another), on the same minibatches."""
     from types import SimpleNamespace
 
+    from traindyn.instab.optimizer import PerturbedSGD
+    from traindyn.instab.resnet import CopiesResNet, init_copies
     from traindyn.instab.train import NetSpec, build, optimizer
 
     gen = torch.Generator().manual_seed(1)
@@ -98,15 +115,21 @@ def copies(depth: int, width: int, n_copies: int, batch: int, steps: int) -> tup
         model = build(spec, shape, ks_, 0, torch.float32, cpu)
         return model, optimizer(model, ks_, 0.1, 0.9, 5e-4, True)
 
+    def plain(k):  # a single-copy network in PyTorch's default layout, its own optimizer
+        model = CopiesResNet(depth, 1, 3, 10, spec.width, spec.activation, spec.swish_beta)
+        init_copies(model, torch.Generator().manual_seed(0))
+        return model, PerturbedSGD(model.parameters(), [k], 0.1, 0.9, 0.0, 5e-4, True)
+
     together = [make(ks)]
-    alone = [make([k]) for k in ks]
+    alone = [plain(k) for k in ks]
 
     def run(models):
         for x, y in batches:
             for model, opt in models:
                 loss_and_step(model, opt, x, y)
     images = n_copies * batch * steps
-    return images / best_of(lambda: run(together), 2), images / best_of(lambda: run(alone), 2)
+    t_together, t_alone = best_of_interleaved([lambda: run(together), lambda: run(alone)], 3)
+    return images / t_together, images / t_alone
 
 
 def main() -> int:

@@ -30,11 +30,13 @@ class NetSpec:
 
 class SequentialCopies(nn.Module):
     """The CPU layout of C copies: C single-copy networks, each run on the same minibatch one
-    after another. Same interface as the grouped :class:`CopiesResNet` (``copies``, forward ->
-    logits (C, B, K)); each copy has its own BatchNorm statistics, and a copy's arithmetic is
-    exactly that of the network trained alone. On a CPU this is faster than the grouped model
-    (whose grouped convolutions run below the speed of C ordinary ones there); on a GPU the
-    grouped model fills the device with one launch per layer."""
+    after another, in the channels-last memory format. Same interface as the grouped
+    :class:`CopiesResNet` (``copies``, forward -> logits (C, B, K)); each copy has its own
+    BatchNorm statistics, and a copy's arithmetic is exactly that of the network trained alone
+    (in this layout). On a CPU this is faster than the grouped model (whose grouped convolutions
+    run below the speed of C ordinary ones there), and channels-last convolutions run 1.3-1.4x
+    faster than PyTorch's default layout there (make bench); on a GPU the grouped model fills the
+    device with one launch per layer."""
 
     def __init__(self, nets: list[CopiesResNet]) -> None:
         super().__init__()
@@ -44,6 +46,7 @@ class SequentialCopies(nn.Module):
         self.copies = len(nets)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)
         return torch.cat([net(x) for net in self.nets])
 
 
@@ -56,7 +59,7 @@ def build(spec: NetSpec, data: ImageData, ks: list[int], seed: int, dtype, devic
         init_copies(model, torch.Generator().manual_seed(seed))
         return model.to(device=device, dtype=dtype)
     if torch.device(device).type == "cpu":
-        return SequentialCopies([net(1) for _ in ks])
+        return SequentialCopies([net(1).to(memory_format=torch.channels_last) for _ in ks])
     return net(len(ks))
 
 
@@ -98,13 +101,26 @@ def step_with_accuracy(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD
     """One step of every copy on the same minibatch: per-copy training loss and the number of
     the minibatch's images each copy classified correctly before the step (both on the device)."""
     opt.zero_grad()
-    logits = model(x)  # (C, B, K)
-    losses = F.cross_entropy(logits.transpose(1, 2), y.expand(model.copies, -1),
+    if isinstance(model, SequentialCopies):
+        # forward and backward one copy at a time: only one copy's activations are alive, as
+        # when the copies are trained one after another; then one optimizer step for all
+        x = x.contiguous(memory_format=torch.channels_last)
+        logits, losses = zip(*(_forward_backward(net, x, y) for net in model.nets))
+        logits, losses = torch.cat(logits), torch.cat(losses)
+    else:
+        logits, losses = _forward_backward(model, x, y)
+    opt.step()
+    correct = (logits.argmax(dim=2) == y).sum(dim=1)
+    return losses, correct
+
+
+def _forward_backward(model: CopiesResNet, x: torch.Tensor, y: torch.Tensor):
+    """Logits (C, B, K) and per-copy losses (C,), detached, after accumulating the gradients."""
+    logits = model(x)
+    losses = F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1),
                              reduction="none").mean(dim=1)
     losses.sum().backward()  # copies are independent: each gets d(its loss)/d(its weights)
-    opt.step()
-    correct = (logits.detach().argmax(dim=2) == y).sum(dim=1)
-    return losses.detach(), correct
+    return logits.detach(), losses.detach()
 
 
 @torch.no_grad()
