@@ -46,7 +46,7 @@ gpu-smoke: $(STAMP)
 budget-table: $(STAMP)
 	$(BIN)/python workflow/scripts/budget_table.py --out docs/compute_budget.md
 
-# Reference tier (docs/reference.md): the papers' claims on this 2-core CPU in about two hours,
+# Reference tier (docs/reference.md): the papers' claims on this 2-core CPU in under an hour,
 # in its own folder ($(REF_DIR)); then its verdict table into the README and
 # docs/reference_verdicts.md. `make reference-table` redoes only the table (of a current run).
 REF_DIR ?= reference
