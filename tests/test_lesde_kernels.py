@@ -20,9 +20,11 @@ def _module_params(ref):
             for (layer, kind), p in ((n.split("."), p) for n, p in ref.named_parameters())}
 
 
+@pytest.mark.parametrize("step", [kernels.sgd_step, sgd_step], ids=["native", "torch"])
 @pytest.mark.parametrize("channels,k", [(1, 3), (3, 10)])
-def test_step_equals_torch_sgd_on_the_reference_module(channels, k):
-    """30 steps at a large learning rate: logits, losses and every parameter to 1e-12."""
+def test_step_equals_torch_sgd_on_the_reference_module(step, channels, k):
+    """Both batched steps (the CPU's native kernel, the GPU's torch code), 30 steps at a large
+    learning rate: logits, losses and every parameter to 1e-12."""
     m = 3
     params = _params(m, channels, k)
     refs = [SimpleConv(channels, k).double().load_trial(params, i) for i in range(m)]
@@ -31,7 +33,7 @@ def test_step_equals_torch_sgd_on_the_reference_module(channels, k):
     for _ in range(30):
         x = torch.randn(m, channels, 32, 32, dtype=torch.float64, generator=rng)
         y = torch.randint(0, k, (m,), generator=rng)
-        logits, losses = kernels.sgd_step(params, x, y, 0.1)
+        logits, losses = step(params, x, y, 0.1)
         for i, (ref, opt) in enumerate(zip(refs, opts)):
             opt.zero_grad()
             out = ref(x[i:i + 1])

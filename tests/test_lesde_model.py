@@ -1,8 +1,8 @@
-"""The batched LE-SDE network against the ordinary one-model network, and trial independence."""
+"""The batched LE-SDE network against the ordinary one-model network, and trial independence.
+Its SGD step against torch.optim.SGD, beside the native kernel's: tests/test_lesde_kernels.py."""
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from traindyn.lesde.model import SimpleConv, init_params, logits_per_trial, logits_shared, sgd_step
 
@@ -31,30 +31,6 @@ def test_parameter_count_and_default_init_range():
     bound = 400 ** -0.5
     assert params["fc1_w"].abs().max() <= bound and params["fc1_w"].abs().max() > 0.9 * bound
     assert not torch.equal(params["fc1_w"][0], params["fc1_w"][1])  # own generator per trial
-
-
-def test_sgd_step_equals_torch_sgd_on_the_reference_module():
-    params = _params(3)
-    refs = [SimpleConv(1, 3).double().load_trial(params, m) for m in range(3)]
-    opts = [torch.optim.SGD(r.parameters(), lr=0.01, momentum=0) for r in refs]
-    rng = torch.Generator().manual_seed(0)
-    for _ in range(20):
-        x = torch.randn(3, 1, 32, 32, dtype=torch.float64, generator=rng)
-        y = torch.randint(0, 3, (3,), generator=rng)
-        logits, losses = sgd_step(params, x, y, 0.01)
-        for m, (ref, opt) in enumerate(zip(refs, opts)):
-            opt.zero_grad()
-            out = ref(x[m:m + 1])
-            loss = F.cross_entropy(out, y[m:m + 1])
-            loss.backward()
-            opt.step()
-            torch.testing.assert_close(logits[m], out[0].detach(), rtol=0, atol=1e-12)
-            torch.testing.assert_close(losses[m], loss.detach(), rtol=0, atol=1e-12)
-    for m, ref in enumerate(refs):  # every layer's weights and biases (the FC ones by hand)
-        for name, p in params.items():
-            layer, kind = name.split("_")
-            want = getattr(getattr(ref, layer), "weight" if kind == "w" else "bias").detach()
-            torch.testing.assert_close(p[m], want, rtol=0, atol=1e-12, msg=name)
 
 
 @pytest.mark.parametrize("others", [1, 7])

@@ -6,8 +6,9 @@ Compiled with the system C++ compiler through :mod:`torch.utils.cpp_extension` (
 source is rebuilt at the next use, under cpp_extension's lock, so concurrent jobs wait instead of
 racing. The build directory is keyed by the Python and torch versions and this CPU's
 instruction-set flags: a shared checkout on a cluster never loads a binary built for another
-node's CPU. The source is part of every dependent step's code closure (:mod:`traindyn.codedeps`), so editing
-it reruns those steps and invalidates their resumable state.
+node's CPU. The source is part of every dependent step's code closure
+(:mod:`traindyn.codedeps`), so editing it reruns those steps and invalidates their resumable
+state.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import torch
 
 from ..atomic import atomic_path
+from .model import param_shapes
 
 NATIVE_SOURCES = ("csrc/simpleconv.cpp",)
 HERE = Path(__file__).resolve().parent
@@ -86,10 +88,11 @@ def native():
     return module
 
 
-def _flat(params: dict[str, torch.Tensor]) -> list[torch.Tensor]:
-    from .model import param_shapes
+ORDER = tuple(param_shapes(1, 1))  # the parameter order the kernels take
 
-    return [params[name] for name in param_shapes(1, 1)]  # the kernel's fixed parameter order
+
+def _flat(params: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+    return [params[name] for name in ORDER]
 
 
 def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, lr: float):
