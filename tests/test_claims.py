@@ -102,7 +102,9 @@ def test_write_read_gather_roundtrip(tmp_path):
     b.write(tmp_path / "b.json")
     assert len(json.loads((tmp_path / "a.json").read_text())) == 3
     assert [c.kind for c in read_claims([tmp_path / "a.json"])] == ["paper", "paper", SELF_CHECK]
-    gather([tmp_path / "a.json", tmp_path / "b.json"], tmp_path / "claims.md")
+    gather([tmp_path / "a.json", tmp_path / "b.json"], tmp_path / "claims.md",
+           tmp_path / "claims.json")
+    assert [c.id for c in read_claims([tmp_path / "claims.json"])] == ["H1", "H2", "M1", "F4"]
     md = (tmp_path / "claims.md").read_text()
     assert "4 claims: 2 pass, 1 fail, 1 not applicable" in md
     paper, self_checks = md.split("## Self-checks")

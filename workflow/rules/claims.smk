@@ -9,6 +9,7 @@ rule claims:
         out_md=report(
             "figures/claims.md", caption="../report/claims.rst", category="Claims"
         ),
+        out_json="figures/claims.json",
     log:
         "results/logs/claims.log",
     localrule: True

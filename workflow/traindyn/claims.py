@@ -230,9 +230,13 @@ def claims_markdown(claims: Sequence[Claim]) -> str:
     return "\n".join(lines)
 
 
-def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike) -> None:
-    """Snakemake step: all claim files -> ``figures/claims.md``."""
-    write_text(out_md, claims_markdown(read_claims(claim_files)))
+def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike,
+           out_json: str | os.PathLike) -> None:
+    """Snakemake step: all claim files -> ``figures/claims.md`` and, machine-readable, every claim
+    record in one ``figures/claims.json`` (what ``make compare`` reads)."""
+    claims = read_claims(claim_files)
+    write_claims(out_json, claims)
+    write_text(out_md, claims_markdown(claims))
 
 
 def verdict_summary(claims: Sequence[Claim], md: str = "figures/claims.md") -> str:
