@@ -3,8 +3,9 @@ import math
 
 import pytest
 
-from traindyn.claims import (FAIL, NA, PASS, SELF_CHECK, Claim, ClaimSet, claims_markdown, gather,
-                             read_claims)
+from traindyn.claims import (EXTRA, FAIL, INCONCLUSIVE, MEASURED, NA, PASS, SELF_CHECK, Claim,
+                             ClaimSet, claims_markdown, gather, read_claims)
+from traindyn.stats import Estimate
 
 
 def test_verdicts():
@@ -74,12 +75,45 @@ def test_not_applicable_keeps_the_measured_value():
     assert [(c.verdict, c.measured) for c in cs.claims] == [(NA, 0.81), (NA, 0.5)]
 
 
-def test_failures_say_whether_the_scale_explains_them():
-    cs = ClaimSet("LE-SDE", "F", "s", scale="quick")
-    assert "paper scale only" in cs.close("a", "s", 5.0, 1.0, atol=0.1, tier="paper").scale_note
-    assert "not explained" in cs.close("b", "s", 5.0, 1.0, atol=0.1).scale_note
-    assert cs.close("c", "s", 1.0, 1.0, atol=0.1, tier="paper").scale_note == ""
-    assert ClaimSet("SI", "F", "s").close("d", "s", 5.0, 1.0).scale_note == ""
+def test_paper_scale_claims_are_not_applicable_below_it_keeping_value_and_uncertainty():
+    quick = ClaimSet("LE-SDE", "F", "s", scale="quick")
+    c = quick.agree("a", "s", Estimate(5.0, 0.3, 0.3, "boot"), 1.0, reading=0.1, resolution=1)
+    assert (c.verdict, c.measured, c.uncertainty) == (NA, 5.0, 0.3)
+    assert "make reference" in c.reason
+    assert quick.close("b", "s", 5.0, 1.0, atol=0.1).verdict == FAIL  # tier any: evaluated
+    paper = ClaimSet("LE-SDE", "F", "s", scale="paper")
+    assert paper.agree("a", "s", Estimate(5.0, 0.3, 0.3, "boot"), 1.0, reading=0.1,
+                       resolution=1).verdict == FAIL
+
+
+def test_agree_records_the_derived_tolerance_and_can_be_inconclusive():
+    cs = ClaimSet("LE-SDE", "F", "s", scale="paper")
+    ok = cs.agree("a", "s", Estimate(19.0, 1.0, 1.0, "boot"), 19.5, reading=0.5, resolution=4)
+    assert ok.verdict == PASS and ok.tolerance.startswith("±3") and ok.method == "boot"
+    vague = cs.agree("b", "s", Estimate(19.0, 3.0, 3.0, "boot"), 19.5, reading=0.5,
+                     resolution=4)
+    assert vague.verdict == INCONCLUSIVE and "resolution" in vague.reason
+    exact = cs.agree("c", "s", 19.0, 19.5, reading=0.5, resolution=4)  # a plain number: exact
+    assert exact.verdict == PASS and exact.uncertainty is None
+    assert cs.agree("d", "s", None, 19.5, reading=0.5, resolution=4).verdict == FAIL
+
+
+def test_bound_bound_all_ordered_and_measure():
+    cs = ClaimSet("SI", "F", "s")
+    assert cs.bound("a", "s", Estimate(0.5, 0.1, 0, "b"), 0.0, 1.0).verdict == PASS
+    assert cs.bound("b", "s", Estimate(0.05, 0.1, 0, "b"), lo=0.0).verdict == INCONCLUSIVE
+    assert cs.bound("c", "s", Estimate(2.0, 0.1, 0, "b"), hi=1.0).verdict == FAIL
+    got = cs.bound_all("d", "s", [Estimate(0.95, 0.01, 0, "b"), Estimate(0.99, 0.001, 0, "b")],
+                       lo=0.9)
+    assert got.verdict == PASS and got.uncertainty == [0.01, 0.001]
+    assert cs.bound_all("e", "s", [0.95, 0.5], lo=0.9).verdict == FAIL
+    assert cs.bound_all("f", "s", [], lo=0.9).verdict == FAIL
+    assert cs.ordered("g", "s", [Estimate(0.6, 0.01), Estimate(0.59, 0.01)], "rising").verdict \
+        == PASS
+    falling = cs.ordered("h", "s", [0.6, 0.7], "falling", rising=False)
+    assert falling.verdict == FAIL and "rises beyond" in falling.reason
+    m = cs.measure("i", "s", Estimate(1.5, 0.1, 0.1, "boot"))
+    assert (m.verdict, m.kind, m.uncertainty) == (MEASURED, EXTRA, 0.1)
 
 
 def test_not_applicable_requires_a_reason():
@@ -106,7 +140,7 @@ def test_write_read_gather_roundtrip(tmp_path):
            tmp_path / "claims.json")
     assert [c.id for c in read_claims([tmp_path / "claims.json"])] == ["H1", "H2", "M1", "F4"]
     md = (tmp_path / "claims.md").read_text()
-    assert "4 claims: 2 pass, 1 fail, 1 not applicable" in md
+    assert "4 claims: 2 pass, 1 fail, 0 inconclusive, 1 not applicable" in md
     paper, self_checks = md.split("## Self-checks")
     assert "### LE-SDE — Figure 4" in paper and "### SI — Figure 1" in paper
     assert "| H2 |" in paper and "| M1 |" not in paper
@@ -132,12 +166,15 @@ def test_verdict_summary_counts_kinds_and_lists_failures():
 
     claims = [Claim("A1", "SI", "Table 1", "holds", 1.0, 1.0, "exact", "pass", "src"),
               Claim("A2", "SI", "Table 1", "big", 0.5, ">= 1", ">= 1", "fail", "src",
-                    reason="below the bound", scale_note="expected at paper scale only"),
+                    reason="below the bound", uncertainty=0.1, method="bootstrap"),
+              Claim("A3", "SI", "Table 1", "vague", 0.5, "1", "±2", "inconclusive", "src",
+                    reason="too noisy"),
               Claim("S1", "SI", "Table 1", "self", True, True, "exact", "pass", "src",
                     kind="self-check")]
     text = verdict_summary(claims)
-    assert "Paper claims: 2 claims: 1 pass, 1 fail, 0 not applicable" in text
+    assert "Paper claims: 3 claims: 1 pass, 1 fail, 1 inconclusive, 0 not applicable" in text
     assert "Self-checks: 1 claims: 1 pass" in text
-    assert "FAIL A2 (SI Table 1): big -- measured 0.5, expected >= 1 (>= 1): below the bound; " \
-           "expected at paper scale only" in text
+    assert "FAIL A2 (SI Table 1): big -- measured 0.5 ± 0.1, expected >= 1 (>= 1): below the " \
+           "bound" in text
+    assert "inconclusive (uncertainty too large to tell): A3" in text
     assert "FAIL A1" not in text and "FAIL S1" not in text

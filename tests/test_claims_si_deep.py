@@ -8,9 +8,9 @@ import pytest
 import torch
 from claim_cases import assert_all_pass, verdicts
 
-from traindyn.claims import FAIL, NA, PASS
-from traindyn.figures.si_deep import (fig2_claims, fig2_stats, optimizer_stats, table1_claims,
-                                      table1_stats)
+from traindyn.claims import FAIL, INCONCLUSIVE, NA, PASS
+from traindyn.figures.si_deep import (fig2_claims, fig2_stats, log_ratio_se, optimizer_stats,
+                                      table1_claims, table1_stats)
 from traindyn.instab.optimizer import split
 from traindyn.instab.resnet import CopiesResNet, init_copies
 from traindyn.instab.steps import copy_divergence, fig2_run
@@ -18,9 +18,10 @@ from traindyn.instab.steps import copy_divergence, fig2_run
 OPTIMIZER = dict(P1=True, P3=[True, True, True], P4=[0.02, 1.2e-7])
 
 
-def _table1(ratio=1.0, distinct=(3, 3, 3), control=True, plateau=0.004, train_acc=0.99):
-    return {"relu": dict(ratio=ratio, distinct=list(distinct), control=control, plateau=plateau,
-                         train_acc=train_acc, window=2)}
+def _table1(ratio=1.0, distinct=(3, 3, 3), control=True, plateau=0.004, train_acc=0.99,
+            se=0.18):
+    return {"relu": dict(ratio=ratio, log_ratio_se=se, distinct=list(distinct), control=control,
+                         plateau=plateau, train_acc=train_acc, window=2)}
 
 
 def t1(st, optimizer=OPTIMIZER, paper=True, scale="paper"):
@@ -32,8 +33,8 @@ def test_table1_good_statistics_pass():
 
 
 @pytest.mark.parametrize("cid, st, optimizer", [
-    ("T2[relu]", _table1(ratio=2.5), OPTIMIZER),
-    ("T2[relu]", _table1(ratio=0.4), OPTIMIZER),
+    ("T2[relu]", _table1(ratio=3.5), OPTIMIZER),  # log 3.5 - 2 x 0.18 > log 2
+    ("T2[relu]", _table1(ratio=0.25), OPTIMIZER),
     ("T2[relu]", _table1(ratio=math.nan), OPTIMIZER),  # no spread across seeds at all
     ("T3[relu]", _table1(distinct=(3, 1, 3)), OPTIMIZER),
     ("P2[relu]", _table1(control=False), OPTIMIZER),
@@ -50,13 +51,20 @@ def test_table1_claim_can_fail(cid, st, optimizer):
     assert verdicts(t1(st, optimizer))[cid] == FAIL
 
 
+def test_t2_is_judged_on_its_log_with_the_analytic_error():
+    assert verdicts(t1(_table1(ratio=1.5, se=0.41)))["T2[relu]"] == INCONCLUSIVE  # 3 x 3 runs
+    assert verdicts(t1(_table1(ratio=1.2, se=0.18)))["T2[relu]"] == PASS  # 6 x 6 runs
+    got = {c.id: c for c in t1(_table1(ratio=1.2, se=0.18))}["T2[relu]"]
+    assert got.uncertainty == pytest.approx(1.2 * 0.18) and "analytic" in got.method
+    assert log_ratio_se(6, 6) == pytest.approx(math.sqrt(2 / 60))
+    assert math.isnan(log_ratio_se(1, 3))
+
+
 def test_table1_config_claim_is_a_self_check_and_not_applicable_off_paper():
     claims = {c.id: c for c in t1(_table1(), paper=False, scale="quick")}
     assert claims["T1"].verdict == NA and claims["T1"].kind == "self-check"
     assert {claims[c].kind for c in ("P1", "P3", "P4")} == {"self-check"}
-    assert claims["T2[relu]"].kind == "paper"
-    failed = {c.id: c for c in t1(_table1(ratio=5.0), scale="quick")}["T2[relu]"]
-    assert "paper scale only" in failed.scale_note
+    assert claims["T2[relu]"].kind == "paper" and claims["T2[relu]"].verdict == PASS
     tiny = verdicts(t1(_table1(), paper=False, scale="tiny"))
     assert tiny["T2[relu]"] == NA and tiny["P2[relu]"] == PASS and tiny["P1"] == PASS
 
@@ -122,6 +130,12 @@ def test_fig2_missing_data_never_passes():
     assert got["F2b-1"] == NA and got["F2b-2"] == FAIL and got["F2b-3"] == FAIL
     assert verdicts(f2(dict(FIG2, finals={0.1: 1e-2})))["F2b-1"] == NA
     assert verdicts(f2(FIG2, paper=False, scale="quick"))["F2a"] == NA
+
+
+def test_f2b2_needs_the_papers_number_of_updates_at_the_largest_lr():
+    short = {c.id: c for c in f2(dict(FIG2, updates_largest=40))}["F2b-2"]
+    assert short.verdict == NA and "40 updates" in short.reason and short.measured > 1e3
+    assert verdicts(f2(dict(FIG2, updates_largest=200)))["F2b-2"] == PASS
 
 
 def test_fig2_stats_orders_by_lr_and_averages_the_last_three_saves():

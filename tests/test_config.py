@@ -129,7 +129,7 @@ CROSS = [
     ({"lesde": {"geomnist_noise": {"iterations": 10**12}}}, "lesde.geomnist_noise: the sizes"),
     ({"heat": {"max_steps": 10**11}}, "heat: the sizes asked for need about"),
     ({"pde": {"image": {"size": 10**6}}}, "pde: the sizes asked for"),
-    ({"instab": {"dataset": "cifar10"}}, "data.cifar10_root is not set (needed by instab.dataset)"),
+    ({"instab": {"dataset": "cifar10", "pixel_noise": 0.0}}, "data.cifar10_root is not set (needed by instab.dataset)"),
     ({"lesde": {"cifar": {"enabled": True}}, "data": {"cifar10_root": "/nonexistent/cifar"}},
      "data.cifar10_root '/nonexistent/cifar' does not exist (needed by lesde.cifar.enabled)"),
 ]
@@ -178,7 +178,7 @@ def test_integral_floats_become_integers_everywhere(schema):
 def test_cifar_root_must_be_a_complete_copy(schema, tmp_path):
     from lesde_fixtures import cifar_archive
 
-    over = {"instab": {"dataset": "cifar10"}, "data": {"cifar10_root": str(tmp_path / "f")}}
+    over = {"instab": {"dataset": "cifar10", "pixel_noise": 0.0}, "data": {"cifar10_root": str(tmp_path / "f")}}
     (tmp_path / "f").write_text("not a folder")
     assert "is not a directory" in _problems(schema, copy.deepcopy(over))
     root = cifar_archive(tmp_path / "cifar")
@@ -187,7 +187,7 @@ def test_cifar_root_must_be_a_complete_copy(schema, tmp_path):
     msg = _problems(schema, copy.deepcopy(over))
     assert "not in the expected format" in msg and "data_batch_3" in msg
     assert "cifar10_download: true" in msg
-    ok = _filled({"instab": {"dataset": "cifar10"}, "data": {"cifar10_root": str(tmp_path / "x"),
+    ok = _filled({"instab": {"dataset": "cifar10", "pixel_noise": 0.0}, "data": {"cifar10_root": str(tmp_path / "x"),
                                                             "cifar10_download": True}})
     check_filled_config(ok, schema)  # a download is allowed to fetch it
 

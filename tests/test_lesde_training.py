@@ -153,3 +153,18 @@ def test_plan_names_chunks_and_the_two_thirds_setting():
     stems = [r.stem for r in runs(lesde, data)]
     assert stems == [f"results/lesde/geomnist_noise/{s}/trials{a}-{b}" for s in ("p0.0", "p0.67")
                      for a, b in ((0, 2), (2, 4), (4, 5))]
+    # replicates of p = 2/3: new settings, each with its own GeoMNIST seed and streams
+    lesde["geomnist_noise"]["replicates"] = dict(runs=3, ps=[0.67])
+    reps = [r for r in runs(lesde, data) if r.setting.startswith("p0.67")]
+    assert sorted({r.setting for r in reps}) == ["p0.67", "p0.67-r1", "p0.67-r2"]
+    assert {r.params["replicate"]: r.params["data"] for r in reps} == {
+        r: f"results/data/geomnist/ntr5_nval2_seed{r}.npz" for r in range(3)}
+
+
+def test_a_replicate_draws_new_initializations_and_samples(tmp_path):
+    data = geomnist_cache(tmp_path / "g.npz")
+    train_run(str(tmp_path / "a.parquet"), str(tmp_path / "av.parquet"), data, **_kwargs())
+    train_run(str(tmp_path / "b.parquet"), str(tmp_path / "bv.parquet"), data,
+              **_kwargs(setting="p0.2-r1", replicate=1))
+    a, b = (read_log(tmp_path / f).to_pandas() for f in ("a.parquet", "b.parquet"))
+    assert (a.smp != b.smp).mean() > 0.5 and not np.allclose(a.y_logit0[:3], b.y_logit0[:3])

@@ -17,7 +17,7 @@ GEOMNIST_DEFAULT = (
 # Values the wildcards of the rules can take (the paths are built from the config).
 wildcard_constraints:
     experiment="geomnist_noise|geomnist_size|cifar",
-    setting=r"p[0-9.]+|n\d+-\d+|K\d+",
+    setting=r"p[0-9.]+(-r\d+)?|n\d+-\d+|K\d+",
     lo=r"\d+",
     hi=r"\d+",
     n=r"\d+",
@@ -123,9 +123,15 @@ def setting_logs(w, kind):
 
 
 def noise_summaries():
+    """Summaries of every noise level and its replicates (main run first)."""
     return [
         f"results/lesde/geomnist_noise/{s}/summary.npz" for s, _ in noise_settings()
     ]
+
+
+def noise_levels():
+    """The noise level p of each of noise_summaries()."""
+    return [params["p"] for _, params in noise_settings()]
 
 
 def noise_settings():
@@ -135,8 +141,13 @@ def noise_settings():
 
 
 def fig_summaries():
-    """(summary, dataset) of the runs Figures 1, 3, 5 use: GeoMNIST p = 0, CIFAR K = 3."""
-    out = [("results/lesde/geomnist_noise/p0.0/summary.npz", "GeoMNIST")]
+    """(summary, dataset) of the runs Figures 1, 3, 5 use: GeoMNIST p = 0 (and its
+    replicates), CIFAR K = 3."""
+    out = [
+        (f"results/lesde/geomnist_noise/{s}/summary.npz", "GeoMNIST")
+        for s, params in noise_settings()
+        if params["p"] == 0.0
+    ]
     if (
         config["lesde"]["cifar"]["enabled"]
         and 3 in config["lesde"]["cifar"]["n_classes"]

@@ -99,7 +99,7 @@ rule lesde_fig4_phase_transition:
     params:
         step="figures.lesde_phase:build_fig4",
         kwargs=dict(
-            ps=config["lesde"]["geomnist_noise"]["ps"],
+            ps=noise_levels(),
             tail_n=ANALYSIS["tail_n"],
             scale=LESDE_SCALE,
             n_train=config["lesde"]["geomnist_noise"]["train_per_class"],

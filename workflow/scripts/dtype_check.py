@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 import numpy as np  # noqa: E402
 
 from traindyn.atomic import load_npz  # noqa: E402
-from traindyn.claims import NA, _cell  # noqa: E402
+from traindyn.claims import NA, _measured_cell  # noqa: E402
 from traindyn.figures.lesde_phase import phase_claims, phase_stats  # noqa: E402
 from traindyn.lesde.summary import summarize  # noqa: E402
 from traindyn.run_record import commit, machine  # noqa: E402
@@ -74,15 +74,17 @@ def main() -> int:
         "every 500 iterations); only the dtype differs. Regenerate with `make reference-float64`.",
         "",
         "| p | final val. acc. f32 | f64 | paired diff. (f64 − f32) ± s.e. | final val. loss f32 "
-        "| f64 | r̂_α f32 | f64 |",
+        "| f64 | r̂_α f32 ± bootstrap se | f64 |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, p in names.items():
         d = t64[name] - t32[name]
         se = d.std(ddof=1) / np.sqrt(len(d))
-        lines.append(f"| {name} | {s32['acc'][p]:.4f} | {s64['acc'][p]:.4f} | {d.mean():+.4f} ± "
-                     f"{se:.4f} | {s32['loss'][p]:.4f} | {s64['loss'][p]:.4f} | "
-                     f"{s32['r_alpha'][p]:.3f} | {s64['r_alpha'][p]:.3f} |")
+        a, b = s32["levels"][p], s64["levels"][p]
+        lines.append(f"| {name} | {a['acc'].value:.4f} | {b['acc'].value:.4f} | {d.mean():+.4f} "
+                     f"± {se:.4f} | {a['loss'].value:.4f} | {b['loss'].value:.4f} | "
+                     f"{a['r_alpha'].value:.3f} ± {a['r_alpha'].se:.3f} | "
+                     f"{b['r_alpha'].value:.3f} ± {b['r_alpha'].se:.3f} |")
     lines += ["", "Figure 4 claims evaluated on each run (paper tolerances; claims that need "
               "other noise levels are left out):", "",
               "| claim | float32 | float64 | measured f32 | measured f64 |", "|---|---|---|---|---|"]
@@ -92,8 +94,9 @@ def main() -> int:
         if a.verdict == NA and b.verdict == NA:
             continue
         same &= a.verdict == b.verdict
-        lines.append(f"| {cid} | {a.verdict} | {b.verdict} | {_cell(a.measured)} | "
-                     f"{_cell(b.measured)} |")
+        lines.append(f"| {cid} | {a.verdict} | {b.verdict} | "
+                     f"{_measured_cell(a.measured, a.uncertainty)} | "
+                     f"{_measured_cell(b.measured, b.uncertainty)} |")
     lines += ["", f"**Verdicts {'agree' if same else 'DIFFER'}** between float32 and float64."]
     text = "\n".join(lines) + "\n"
     Path(args.out).write_text(text)

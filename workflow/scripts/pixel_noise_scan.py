@@ -23,19 +23,23 @@ from traindyn.instab.steps import table1_run  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sigmas", default="0.5,0.7,1.0")
-    ap.add_argument("--per-class", type=int, default=500, help="train and test images per class")
+    ap.add_argument("--per-class", type=int, default=500, help="training images per class")
+    ap.add_argument("--test-per-class", type=int, default=None,
+                    help="test images per class (default: as --per-class)")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--milestones", default="12,17")
     ap.add_argument("--out", default="pixel_noise_scan")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    data = out / f"geomnist_{args.per_class}.npz"
+    n_test = args.test_per_class or args.per_class
+    data = out / f"geomnist_{args.per_class}_{n_test}.npz"
     if not data.exists():
-        build_geomnist(str(data), n_train=args.per_class, n_val=args.per_class, seed=0,
+        build_geomnist(str(data), n_train=args.per_class, n_val=n_test, seed=0,
                        image_size=32, max_angle_deg=176, blur_sigma=[0.9, 1.1])
     for sigma in map(float, args.sigmas.split(",")):
-        t0, run = time.perf_counter(), out / f"table1_sigma{sigma}.parquet"
+        t0 = time.perf_counter()
+        run = out / f"table1_sigma{sigma}_{args.per_class}_{args.epochs}.parquet"
         table1_run(str(run), str(data), dataset="geomnist", seed=1, activation="relu",
                    ks=[1, 3], network=dict(depth=8, width=8, swish_beta=5.0, shortcut="B"),
                    lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4, batch=32,

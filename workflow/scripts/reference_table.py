@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from traindyn.claims import (FAIL, NA, PAPER, PASS, Claim, _cell, _counts,  # noqa: E402
-                             claims_markdown, read_claims)
+from traindyn.claims import (EXTRA, FAIL, INCONCLUSIVE, MARKS, PAPER, SELF_CHECK,  # noqa: E402
+                             Claim, _cell, _counts, _measured_cell, claims_markdown, read_claims)
 from traindyn.run_record import (benchmark_rows, commit, machine, marker,  # noqa: E402
                                   replace_marked)
 
@@ -80,20 +80,25 @@ def block(claims: list[Claim], run_dir: Path) -> str:
         "Regenerate with `make reference` (run and table) or `make reference-table` (table of "
         "the last run).",
         "",
-        f"**Paper claims: {_counts(paper)}.** Self-checks: "
-        f"{_counts([c for c in claims if c.kind != PAPER])}. Every claim with its tolerance, "
-        "source and notes: [docs/reference_verdicts.md](docs/reference_verdicts.md).",
+        f"**Paper claims: {_counts(paper)}.** Beyond the papers: "
+        f"{_counts([c for c in claims if c.kind == EXTRA])}. Self-checks: "
+        f"{_counts([c for c in claims if c.kind == SELF_CHECK])}. Measured values are ± one "
+        "standard error (bootstrap over trials or seeds, or the spread of replicate runs); every "
+        "claim with its derived tolerance, source and notes: "
+        "[docs/reference_verdicts.md](docs/reference_verdicts.md).",
         "",
     ]
-    fails = [c for c in paper if c.verdict == FAIL]
-    if fails:
-        lines += ["Failures:", ""] + [
-            f"- **{c.id}** ({c.paper} {c.figure}): measured {_cell(c.measured)}, expected "
-            f"{_cell(c.expected)} ({c.tolerance}). {c.reason}" for c in fails] + [""]
-    lines += ["<details><summary>Paper claims: id, verdict, measured, expected</summary>", "",
-              "| id | verdict | measured | expected |", "|---|---|---|---|"]
-    mark = {PASS: "pass", FAIL: "**FAIL**", NA: "n/a"}
-    lines += [f"| {_cell(c.id)} | {mark[c.verdict]} | {_cell(c.measured)} | {_cell(c.expected)} |"
+    for verdict, title in ((FAIL, "Failures"), (INCONCLUSIVE, "Inconclusive")):
+        rows = [c for c in paper if c.verdict == verdict]
+        if rows:
+            lines += [f"{title}:", ""] + [
+                f"- **{c.id}** ({c.paper} {c.figure}): measured "
+                f"{_measured_cell(c.measured, c.uncertainty)}, expected {_cell(c.expected)} "
+                f"({c.tolerance}). {c.reason}" for c in rows] + [""]
+    lines += ["<details><summary>Paper claims: id, verdict, measured ± se, expected</summary>",
+              "", "| id | verdict | measured | expected |", "|---|---|---|---|"]
+    lines += [f"| {_cell(c.id)} | {MARKS[c.verdict]} | "
+              f"{_measured_cell(c.measured, c.uncertainty)} | {_cell(c.expected)} |"
               for c in paper]
     lines += ["", "</details>"]
     return "\n".join(lines)

@@ -1,13 +1,19 @@
 """Checkable paper claims as data: each figure/table step writes a list of verdicts; one step
-gathers them into ``figures/claims.md``.
+gathers them into ``figures/claims.md`` (and ``figures/claims.json``).
 
 A claim never passes because data are missing: a missing or non-finite measurement fails. A
-builder that knows the run cannot measure a claim (too few settings, a quick-scale run) says
-``not-applicable`` with the reason, and keeps whatever value it did measure.
+builder that knows the run cannot measure a claim (too few settings, a run smaller than the scale
+the expected value is for) says ``not-applicable`` with the reason, and keeps whatever value it
+did measure, with its uncertainty.
 
-Two kinds of claims are kept apart: ``paper`` claims are measured on this run's data;
-``self-check`` claims test the code on synthetic inputs or compare the configuration with the
-paper's (they say nothing about whether the run reproduces the paper).
+Statistics of an ensemble carry their sampling uncertainty (:mod:`traindyn.stats`): a number of
+the paper is judged within a derived tolerance and may be ``inconclusive`` when the run's
+uncertainty is too large to tell; a bound is judged on the measurement's 95% interval.
+
+Kinds are kept apart: ``paper`` claims are measured on this run's data against the papers;
+``extra`` rows measure something beyond the papers (with our own bands, or none: verdict
+``measured``); ``self-check`` claims test the code on synthetic inputs or compare the
+configuration with the paper's (they say nothing about whether the run reproduces the paper).
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_json, write_text
+from .stats import (FAIL, INCONCLUSIVE, PASS, Z, agree_verdict, as_estimate, bound_verdict,
+                    real_inversions)
 
-PASS, FAIL, NA = "pass", "fail", "not-applicable"
-VERDICTS = (PASS, FAIL, NA)
-PAPER, SELF_CHECK = "paper", "self-check"
-KINDS = (PAPER, SELF_CHECK)
+NA, MEASURED = "not-applicable", "measured"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE, NA, MEASURED)
+PAPER, EXTRA, SELF_CHECK = "paper", "extra", "self-check"
+KINDS = (PAPER, EXTRA, SELF_CHECK)
 ANY_SCALE, PAPER_SCALE = "any", "paper"  # the run scales a claim's expected value is meant for
+REFERENCE = ("evaluated by `make reference` (workflow/configs/reference.yaml) and the paper "
+             "config, whose ensembles have the paper's size")
 
 
 @dataclass(frozen=True)
@@ -42,12 +52,13 @@ class Claim:
     source: str  # paper section or derivation the expectation comes from
     reason: str = ""  # why it failed or could not be evaluated
     kind: str = PAPER
-    scale_note: str = ""  # for a failure: whether the run's scale can explain it
+    uncertainty: Any = None  # standard error(s) of ``measured`` (same shape); None: exact
+    method: str = ""  # where the uncertainty comes from (bootstrap, replicates, analytic)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"claim {self.id}: verdict {self.verdict!r} not in {VERDICTS}")
-        if self.verdict == NA and not self.reason:
+        if self.verdict in (NA, INCONCLUSIVE) and not self.reason:
             raise ValueError(f"claim {self.id}: a not-applicable verdict needs a reason")
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: kind {self.kind!r} not in {KINDS}")
@@ -75,9 +86,10 @@ def _num(x: Any) -> Any:
 class ClaimSet:
     """Collects the claims of one figure or table.
 
-    ``scale`` is the run's scale ("paper", "quick", "tiny" or None when the run has no scale);
-    a failed claim whose expected value is meant for the paper scale only (``tier="paper"``)
-    says so when the run is smaller.
+    ``scale`` is the run's scale ("paper", "quick", "tiny" or None when the run has no scale). A
+    claim whose expected value holds only at the paper's ensemble size (``tier="paper"``) is
+    evaluated only at that scale; below it, it is not applicable with the measured value, its
+    uncertainty and where it is evaluated.
     """
 
     def __init__(self, paper: str, figure: str, source: str, *, scale: str | None = None,
@@ -86,19 +98,16 @@ class ClaimSet:
         self.scale, self.kind = scale, kind
         self.claims: list[Claim] = []
 
-    def _scale_note(self, verdict: str, tier: str) -> str:
-        if verdict != FAIL or self.scale is None:
-            return ""
-        if tier == PAPER_SCALE and self.scale != "paper":
-            return f"expected at paper scale only; this run is {self.scale} scale"
-        return "expected at every scale: not explained by the run's scale"
-
     def _add(self, id: str, statement: str, measured: Any, expected: Any, tolerance: str,
              verdict: str, reason: str = "", source: str | None = None, *,
-             kind: str | None = None, tier: str = ANY_SCALE) -> Claim:
+             kind: str | None = None, tier: str = ANY_SCALE, uncertainty: Any = None,
+             method: str = "") -> Claim:
+        if tier == PAPER_SCALE and self.scale not in (None, "paper"):
+            verdict, reason = NA, (f"{self.scale} scale: the expected value holds at the paper's "
+                                   f"scale; {REFERENCE}")
         claim = Claim(id, self.paper, self.figure, statement, measured, expected, tolerance,
-                      verdict, source or self.source, reason, kind or self.kind,
-                      self._scale_note(verdict, tier))
+                      verdict, source or self.source, reason, kind or self.kind, uncertainty,
+                      method)
         self.claims.append(claim)
         return claim
 
@@ -112,6 +121,98 @@ class ClaimSet:
         good = ok(float(measured))
         return self._add(id, statement, float(measured), expected, tol, PASS if good else FAIL,
                          "" if good else miss, **kw)
+
+    def _estimate(self, id, statement, est: Any, expected: Any, tol: str, verdict: str,
+                  reason: str, **kw) -> Claim:
+        """Record an Estimate (value, standard error, where the error comes from)."""
+        est = as_estimate(est)
+        if not math.isfinite(est.value):
+            verdict, reason = FAIL, "no finite measurement"
+        elif not math.isfinite(est.se):
+            verdict, reason = FAIL, "its uncertainty is not finite (too few usable resamples)"
+        return self._add(id, statement, est.value, expected, tol, verdict, reason,
+                         uncertainty=est.se if est.method != "exact" else None,
+                         method="" if est.method == "exact" else est.method, **kw)
+
+    def agree(self, id: str, statement: str, est: Any, expected: float, *, reading: float,
+              resolution: float, paper_spread: bool = True, tier: str = PAPER_SCALE,
+              **kw) -> Claim:
+        """A number of the paper (read off within ``reading``): PASS within the derived
+        tolerance Z sqrt(reading^2 + spread^2 + se^2), FAIL outside it, INCONCLUSIVE when that
+        tolerance is at least twice ``resolution`` (:func:`traindyn.stats.agree_verdict`).
+        ``paper_spread=False`` for an exact theory value (no run of the paper's behind it)."""
+        e = as_estimate(est)
+        verdict, tol = agree_verdict(e, expected, reading, resolution, paper_spread)
+        spread = f" + one run {e.spread:.2g}²" if paper_spread and e.spread else ""
+        text = (f"±{tol:.3g} = {Z:g}√(reading {reading:g}²{spread} + this estimate "
+                f"{e.se:.2g}²); resolution {resolution:g}")
+        reason = {PASS: "", FAIL: "outside the derived tolerance",
+                  INCONCLUSIVE: f"uncertainty too large: the tolerance ({tol:.3g}) is over twice "
+                                f"the claim's resolution ({resolution:g})"}[verdict]
+        return self._estimate(id, statement, e, expected, text, verdict, reason, tier=tier,
+                              **kw)
+
+    def bound(self, id: str, statement: str, est: Any, lo: float = -math.inf,
+              hi: float = math.inf, *, expected: Any = None, **kw) -> Claim:
+        """The value lies in [lo, hi], judged on its interval value +- Z se
+        (:func:`traindyn.stats.bound_verdict`)."""
+        e = as_estimate(est)
+        verdict = bound_verdict(e, lo, hi)
+        text = _bound_text(lo, hi) + (f" (on value ± {Z:g} se)" if e.se else "")
+        reason = {PASS: "", FAIL: "outside the bound beyond its uncertainty",
+                  INCONCLUSIVE: "the interval value ± 2 se straddles the bound"}[verdict]
+        return self._estimate(id, statement, e, _bound_text(lo, hi) if expected is None
+                              else expected, text, verdict, reason, **kw)
+
+    def bound_all(self, id: str, statement: str, ests: Sequence[Any], lo: float = -math.inf,
+                  hi: float = math.inf, *, expected: Any = None, **kw) -> Claim:
+        """Every value of a list lies in [lo, hi]: FAIL if any fails, else INCONCLUSIVE if any
+        is, else PASS."""
+        es = [as_estimate(x) for x in ests]
+        got = [bound_verdict(e, lo, hi) for e in es]
+        verdict = (NA if not got else FAIL if FAIL in got else INCONCLUSIVE
+                   if INCONCLUSIVE in got else PASS)
+        if verdict == NA:
+            return self._add(id, statement, None, expected, "-", FAIL, "no measurement", **kw)
+        text = _bound_text(lo, hi) + " each" + (f" (on value ± {Z:g} se)" if any(e.se for e in es)
+                                                else "")
+        reason = {PASS: "", FAIL: "a value is outside the bound beyond its uncertainty",
+                  INCONCLUSIVE: "an interval value ± 2 se straddles the bound"}[verdict]
+        exact = all(e.method == "exact" for e in es)
+        return self._add(id, statement, [e.value for e in es],
+                         _bound_text(lo, hi) + " each" if expected is None else expected, text,
+                         verdict, reason, uncertainty=None if exact else [e.se for e in es],
+                         method="" if exact else es[0].method, **kw)
+
+    def ordered(self, id: str, statement: str, ests: Sequence[Any], expected: Any, *,
+                labels: Sequence[str] | None = None, rising: bool = True,
+                allowance: float = 0.0, **kw) -> Claim:
+        """A sequence meant to rise (or fall): FAIL on a step the wrong way larger than
+        ``allowance`` plus Z times the uncertainty of the difference
+        (:func:`traindyn.stats.real_inversions`); smaller steps are within the measurement's
+        noise and tolerated."""
+        es = [as_estimate(x) for x in ests]
+        if len(es) < 2:
+            return self._add(id, statement, None, expected, "-", FAIL, "no measurement", **kw)
+        sign = 1.0 if rising else -1.0
+        drops = real_inversions([replace(e, value=sign * e.value) for e in es], allowance)
+        way = "drop" if rising else "rise"
+        text = (f"no {way} beyond {allowance:g} + {Z:g}×(se of the difference)" if allowance
+                else f"no {way} beyond {Z:g}×(se of the difference)")
+        exact = all(e.method == "exact" for e in es)
+        measured = [e.value for e in es] if labels is None else dict(
+            zip(labels, [e.value for e in es]))
+        unc = None if exact else ([e.se for e in es] if labels is None
+                                  else dict(zip(labels, [e.se for e in es])))
+        return self._add(id, statement, measured, expected, text, FAIL if drops else PASS,
+                         f"{way}s beyond the uncertainty: {[round(d, 4) for d in drops]}"
+                         if drops else "", uncertainty=unc,
+                         method="" if exact else es[0].method, **kw)
+
+    def measure(self, id: str, statement: str, est: Any, **kw) -> Claim:
+        """An unbanded measurement beyond the paper (verdict ``measured``)."""
+        kw.setdefault("kind", EXTRA)
+        return self._estimate(id, statement, est, "-", "-", MEASURED, "", **kw)
 
     def close(self, id: str, statement: str, measured: Any, expected: float, *,
               atol: float = 0.0, rtol: float = 0.0, **kw) -> Claim:
@@ -159,12 +260,20 @@ class ClaimSet:
     def only_evaluable(self, reason: str, keep: Callable[[str], bool]) -> "ClaimSet":
         """Turn every claim whose id ``keep`` rejects into not-applicable with ``reason`` (for
         runs too small to say anything about the paper's numbers); measured values stay."""
-        self.claims = [c if keep(c.id) else replace(c, verdict=NA, reason=reason, scale_note="")
+        self.claims = [c if keep(c.id) else replace(c, verdict=NA, reason=reason)
                        for c in self.claims]
         return self
 
     def write(self, path: str | os.PathLike) -> None:
         write_claims(path, self.claims)
+
+
+def _bound_text(lo: float, hi: float) -> str:
+    if math.isinf(lo):
+        return f"<= {hi:g}"
+    if math.isinf(hi):
+        return f">= {lo:g}"
+    return f"[{lo:g}, {hi:g}]"
 
 
 def write_claims(path: str | os.PathLike, claims: Iterable[Claim]) -> None:
@@ -193,23 +302,50 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _measured_cell(value: Any, se: Any) -> str:
+    """measured ± standard error, leaf by leaf."""
+    if se is None:
+        return _cell(value)
+    if isinstance(value, (list, tuple)) and isinstance(se, (list, tuple)):
+        return "[" + ", ".join(_measured_cell(v, e) for v, e in zip(value, se)) + "]"
+    if isinstance(value, Mapping) and isinstance(se, Mapping):
+        return "{" + ", ".join(f"{k}: {_measured_cell(v, se.get(k))}"
+                               for k, v in value.items()) + "}"
+    if isinstance(value, (int, float)) and isinstance(se, (int, float)):
+        return f"{value:.4g} ± {se:.2g}"
+    return _cell(value)
+
+
 def _counts(claims: Sequence[Claim]) -> str:
     c = {v: sum(x.verdict == v for x in claims) for v in VERDICTS}
-    return (f"{len(claims)} claims: {c[PASS]} pass, {c[FAIL]} fail, {c[NA]} not applicable")
+    text = (f"{len(claims)} claims: {c[PASS]} pass, {c[FAIL]} fail, {c[INCONCLUSIVE]} "
+            f"inconclusive, {c[NA]} not applicable")
+    return text + (f", {c[MEASURED]} measured" if c[MEASURED] else "")
 
 
 SECTIONS = {
     PAPER: ("Paper claims", "Each row is a checkable claim of the paper, measured on this "
-            "run's results. A failure says whether the run's scale can explain it."),
+            "run's results."),
+    EXTRA: ("Beyond the papers", "Measurements of this run that the papers do not state as "
+            "numbers (our own checks and extras); they do not count towards the paper claims."),
     SELF_CHECK: ("Self-checks", "Checks of the code on synthetic inputs, and comparisons of "
                  "the configuration with the paper's. They do not measure the run's results."),
 }
+MARKS = {PASS: "PASS", FAIL: "**FAIL**", INCONCLUSIVE: "inconclusive", NA: "n/a",
+         MEASURED: "measured"}
+LEGEND = ("Measured values of ensemble statistics are shown as value ± one standard error; the "
+          "'uncertainty' column says where it comes from (a bootstrap over the ensemble's "
+          "independent units, the spread of independent replicate runs, or an analytic "
+          "formula). A number of the paper passes within a tolerance derived from its read-off "
+          "error, the spread of one run at the paper's ensemble size and our standard error, and "
+          "is inconclusive when that tolerance is over twice the deviation the claim is about; "
+          "a bound is judged on value ± 2 se (docs/claims.md).")
 
 
 def claims_markdown(claims: Sequence[Claim]) -> str:
-    """One Markdown report: summary counts, then paper claims and self-checks in their own
-    sections, one table per paper and figure."""
-    lines = ["# Claims: verdicts", "", f"**{_counts(claims)}.**", ""]
+    """One Markdown report: summary counts, then paper claims, extras and self-checks in their
+    own sections, one table per paper and figure."""
+    lines = ["# Claims: verdicts", "", f"**{_counts(claims)}.**", "", LEGEND, ""]
     for kind, (title, blurb) in SECTIONS.items():
         part = [c for c in claims if c.kind == kind]
         lines += [f"## {title}", "", f"{blurb} {_counts(part)}.", ""]
@@ -219,13 +355,14 @@ def claims_markdown(claims: Sequence[Claim]) -> str:
         for (paper, figure), group in sorted(groups.items()):
             lines += [f"### {paper} — {figure}", "",
                       "| id | verdict | statement | measured | expected | tolerance | source "
-                      "| note | scale |",
+                      "| note | uncertainty |",
                       "|---|---|---|---|---|---|---|---|---|"]
             for c in group:
-                mark = {PASS: "PASS", FAIL: "**FAIL**", NA: "n/a"}[c.verdict]
-                lines.append("| " + " | ".join(_cell(x) for x in (
-                    c.id, mark, c.statement, c.measured, c.expected, c.tolerance, c.source,
-                    c.reason, c.scale_note)) + " |")
+                cells = [_cell(c.id), MARKS[c.verdict], _cell(c.statement),
+                         _measured_cell(c.measured, c.uncertainty),
+                         *(_cell(x) for x in (c.expected, c.tolerance, c.source, c.reason,
+                                              c.method))]
+                lines.append("| " + " | ".join(cells) + " |")
             lines.append("")
     return "\n".join(lines)
 
@@ -240,15 +377,17 @@ def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike,
 
 
 def verdict_summary(claims: Sequence[Claim], md: str = "figures/claims.md") -> str:
-    """What a run prints at its end: the counts per kind, where the table is, and every failed
-    claim with its measurement, expectation, reason and whether the run's scale explains it."""
+    """What a run prints at its end: the counts per kind, where the table is, every failed claim
+    with its measurement (± its uncertainty), expectation and reason, and the inconclusive ones."""
     lines = [f"Claims ({md}):"]
     for kind, (title, _) in SECTIONS.items():
         lines.append(f"  {title}: {_counts([c for c in claims if c.kind == kind])}")
     for c in claims:
         if c.verdict == FAIL:
-            note = f"; {c.scale_note}" if c.scale_note else ""
             lines.append(f"  FAIL {c.id} ({c.paper} {c.figure}): {c.statement} -- measured "
-                         f"{_cell(c.measured)}, expected {_cell(c.expected)} "
-                         f"({c.tolerance}): {c.reason}{note}")
+                         f"{_measured_cell(c.measured, c.uncertainty)}, expected "
+                         f"{_cell(c.expected)} ({c.tolerance}): {c.reason}")
+    vague = [c.id for c in claims if c.verdict == INCONCLUSIVE]
+    if vague:
+        lines.append(f"  inconclusive (uncertainty too large to tell): {', '.join(vague)}")
     return "\n".join(lines)

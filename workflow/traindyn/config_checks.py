@@ -95,6 +95,11 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
     for a, b, name in _duplicates(noise["ps"], noise_name):
         errs.append(f"lesde.geomnist_noise.ps: {a!r} and {b!r} are the same noise setting "
                     f"'p{name}' (settings are named by p rounded to 2 decimals)")
+    listed = {noise_name(p) for p in noise["ps"]}
+    stray = [p for p in noise["replicates"]["ps"] if noise_name(p) not in listed]
+    if stray:
+        errs.append(f"lesde.geomnist_noise.replicates.ps {stray} are not noise levels of "
+                    "lesde.geomnist_noise.ps: a replicate repeats a level of the sweep")
     if targets["lesde_figures"] and not (noise["enabled"] and 0.0 in noise["ps"]):
         errs.append("lesde.geomnist_noise.ps must include 0.0 (and the experiment be enabled) "
                     "while targets.lesde_figures is on: Figures 1, 3, 5 use the p = 0 run")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from ..atomic import load_npz
@@ -12,11 +15,21 @@ CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
 CIFAR = "CIFAR-10"
 NO_CIFAR = ("needs CIFAR-10: lesde.cifar is off (no data set can be downloaded on this machine; "
             "workflow/configs/paper.yaml runs it)")
-QUICK = "quick scale (fewer trials and iterations, larger lr): the expected value is the paper's"
 
 
 def load(path: str) -> dict:
     return load_npz(path)
+
+
+def by_group(paths: Sequence[str], names: Sequence[Any]) -> dict[Any, list[dict]]:
+    """Summaries grouped by data set or noise level, in order: the first of each group is the
+    main run (the one plotted), the others its independent replicates."""
+    if len(paths) != len(names):
+        raise ValueError(f"{len(paths)} summaries but {len(names)} names")
+    groups: dict[Any, list[dict]] = {}
+    for path, name in zip(paths, names):
+        groups.setdefault(name, []).append(load(path))
+    return groups
 
 
 def class_names(dataset: str, k: int) -> list[str]:

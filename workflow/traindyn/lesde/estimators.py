@@ -56,15 +56,17 @@ def rates(integral: np.ndarray, window: int) -> np.ndarray:
 
 
 def moving_average(x: np.ndarray, window: int = 10) -> np.ndarray:
-    """Centred rolling mean with min_periods = 1 (pandas' rolling(center=True))."""
+    """Centred rolling mean with min_periods = 1 (pandas' rolling(center=True)), NaNs skipped."""
     x = np.asarray(x, dtype=np.float64)
-    out = np.empty_like(x)
-    half_lo, half_hi = window // 2, window - window // 2 - 1
-    for i in range(len(x)):
-        seg = x[max(0, i - half_lo): i + half_hi + 1]
-        seg = seg[np.isfinite(seg)]
-        out[i] = seg.mean() if seg.size else np.nan
-    return out
+    ok = np.isfinite(x)
+    pad = lambda v: np.concatenate([[0.0], np.cumsum(v)])  # noqa: E731
+    sums, counts = pad(np.where(ok, x, 0.0)), pad(ok.astype(np.float64))
+    i = np.arange(len(x))
+    lo = np.maximum(0, i - window // 2)
+    hi = np.minimum(len(x), i + window - window // 2)
+    n = counts[hi] - counts[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (sums[hi] - sums[lo]) / n, np.nan)
 
 
 def tail_index(x: np.ndarray, tail_n: int = 1000) -> float:

@@ -50,6 +50,22 @@ def simulate(x0: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> tuple[np.nd
     return mean.reshape(-1, k, k), std.reshape(-1, k, k)
 
 
+def mean_trajectories(x0s: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """The update is linear, so an ensemble's mean follows the same update from the mean of its
+    starts: (n, K, K) ensemble-mean starts (one per simulation seed) -> (T, n, K, K) trajectories
+    of those means, all n advanced by one matrix product per step."""
+    n, k, _ = x0s.shape
+    p, q = step_matrices(k)
+    eye = np.eye(k * k)
+    x = x0s.reshape(n, k * k).copy()
+    out = np.empty((len(alpha), n, k * k))
+    out[0] = x
+    for t in range(1, len(alpha)):
+        x = x @ (eye + (alpha[t] / k) * p + (beta[t] / k) * q).T
+        out[t] = x
+    return out.reshape(len(alpha), n, k, k)
+
+
 def simulate_loop(x0: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
     """Straightforward per-trial, per-class loop (the authors' structure), for tests."""
     n, k, _ = x0.shape

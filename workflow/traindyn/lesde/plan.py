@@ -41,10 +41,11 @@ def settings(lesde: dict, data: dict) -> dict[str, list[tuple[str, dict[str, Any
     noise = lesde["geomnist_noise"]
     if noise["enabled"]:
         out["geomnist_noise"] = [
-            (f"p{noise_name(p)}", dict(dataset="geomnist", p=p,
-                                      data=geomnist_path(noise["train_per_class"],
-                                                         noise["val_per_class"], geo["seed"])))
-            for p in noise["ps"]]
+            (replicate_setting(p, r), dict(dataset="geomnist", p=p, replicate=r,
+                                           data=geomnist_path(noise["train_per_class"],
+                                                              noise["val_per_class"],
+                                                              geo["seed"] + r)))
+            for p in noise["ps"] for r in range(replicate_runs(noise, p))]
     size = lesde["geomnist_size"]
     if size["enabled"]:
         out["geomnist_size"] = [
@@ -59,6 +60,19 @@ def settings(lesde: dict, data: dict) -> dict[str, list[tuple[str, dict[str, Any
                            val_per_class=cifar["val_per_class"]))
             for k in cifar["n_classes"]]
     return out
+
+
+def replicate_setting(p: float, r: int) -> str:
+    """Setting name of replicate r of noise level p: the main run is p0.8, its replicates
+    p0.8-r1, p0.8-r2, ..."""
+    return f"p{noise_name(p)}" + (f"-r{r}" if r else "")
+
+
+def replicate_runs(noise: dict, p: float) -> int:
+    """Independent runs of noise level p (1 unless the config lists p under replicates)."""
+    rep = noise.get("replicates") or {}
+    listed = {noise_name(q) for q in rep.get("ps", [])}
+    return rep.get("runs", 1) if noise_name(p) in listed else 1
 
 
 def runs(lesde: dict, data: dict) -> list[Run]:

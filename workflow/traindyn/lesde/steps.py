@@ -25,7 +25,7 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
               checkpoint_every: int, n_classes: int | None = None, root: str | None = None,
               download: bool = False, train_per_class: int | None = None,
               val_per_class: int | None = None, eval_batch: int | None = None,
-              trial_block: int | None = None, gpus: int = 0) -> None:
+              trial_block: int | None = None, replicate: int = 0, gpus: int = 0) -> None:
     run = {k: v for k, v in locals().items() if k not in ("steps", "val", "data", "gpus")}
     if dataset == "cifar10":
         check_cifar(root, download)  # before any work
@@ -36,7 +36,10 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
     y_used = corrupt_labels(ds.y_train, p, ds.n_classes, rng)
     keep = balanced_subset(ds.y_val, eval_subset)
     ds = TrainData(ds.x_train, ds.y_train, ds.x_val[keep], ds.y_val[keep], ds.n_classes)
-    spec = RunSpec(experiment=experiment, setting=setting, trials=tuple(range(*trials)),
+    # A replicate draws its own initializations and sample orders (and, through its setting
+    # name above, its own label corruption); the main run (replicate 0) keeps the plain streams.
+    streams = experiment if replicate == 0 else f"{experiment}/r{replicate}"
+    spec = RunSpec(experiment=streams, setting=setting, trials=tuple(range(*trials)),
                    iterations=iterations, lr=lr, eval_every=eval_every, seed=seed, dtype=dtype,
                    device=device, checkpoint_every=checkpoint_every, eval_batch=eval_batch,
                    trial_block=trial_block)

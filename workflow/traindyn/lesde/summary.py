@@ -1,6 +1,8 @@
-"""Snakemake step: the logs of one LE-SDE setting (all trial chunks) -> a small npz of what the
+"""Snakemake step: the logs of one LE-SDE setting (all trial chunks) -> an npz of what the
 figures need: trial-averaged class-mean logits per iteration, sampled logits at a few iterations,
-and the validation curves of every trial, and the label corruption counted from the logs."""
+the validation curves of every trial, the label corruption counted from the logs, and every
+trial's sampled label and logits per iteration (float32), from which
+:mod:`traindyn.lesde.ensemble` recomputes the class means of a resample of the trials."""
 
 from __future__ import annotations
 
@@ -23,8 +25,16 @@ def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: i
     counts = np.zeros((t_max, k))
     np.add.at(sums, (itr, label), logits)
     np.add.at(counts, (itr, label), 1)
-    with np.errstate(invalid="ignore"):
+    return means_from_sums(sums, counts), counts
+
+
+def means_from_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """(T, K, K) sums and (T, K) counts of sampled logits -> class means, an empty cell filled
+    with the last earlier value of its class (the first later one at the start)."""
+    k = counts.shape[1]
+    with np.errstate(invalid="ignore", divide="ignore"):
         means = sums / counts[:, :, None]
+    t_max = len(counts)
     for c in range(k):
         empty = counts[:, c] == 0
         if empty.all():
@@ -34,7 +44,7 @@ def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: i
         first = np.flatnonzero(~empty)[0]
         idx[:first] = first
         means[:, c] = means[idx, c]
-    return means, counts
+    return means
 
 
 def label_counts(smp: np.ndarray, true: np.ndarray, label: np.ndarray, k: int) -> np.ndarray:
@@ -67,6 +77,11 @@ def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples:
     shape = (len(pick), len(trials))
     sample_logits = logits[rows][order].reshape(*shape, k)
     sample_labels = y[rows][order].reshape(shape)
+    cell = (itr, np.searchsorted(trials, trial))  # every trial logs every iteration (checked)
+    trial_labels = np.zeros((t_max, len(trials)), dtype=np.int8)
+    trial_labels[cell] = y
+    trial_logits = np.zeros((t_max, len(trials), k), dtype=np.float32)
+    trial_logits[cell] = logits
     val = pa.concat_tables([read_log(p) for p in vals]).to_pandas()
     loss = val.pivot(index="trial", columns="itr", values="val_loss")
     acc = val.pivot(index="trial", columns="itr", values="val_acc")
@@ -75,4 +90,5 @@ def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples:
              label_counts=counts,
              sample_itrs=pick, sample_logits=sample_logits, sample_labels=sample_labels,
              val_itrs=loss.columns.to_numpy(), val_loss=loss.to_numpy(), val_acc=acc.to_numpy(),
+             trial_labels=trial_labels, trial_logits=trial_logits,
              log_metadata=json.dumps(meta))
