@@ -136,9 +136,9 @@ def test_tiny_run_outputs_and_claims(tiny_run):
     assert " 0 fail" in md
     logs = sorted(p.relative_to(tiny_run / "results/lesde").as_posix()
                   for p in (tiny_run / "results/lesde").rglob("*.parquet"))
-    assert logs == [f"geomnist_noise/{s}/trials{c}.{k}.parquet"
-                    for s in ("p0.0", "p0.0-r1", "p0.67") for c in ("0-2", "2-3")
-                    for k in ("steps", "val")]
+    assert logs == sorted(f"geomnist_noise/{s}/trials{c}.{k}.parquet"
+                          for s in ("p0.0", "p0.0-r1", "p0.67") for c in ("0-2", "2-3")
+                          for k in ("steps", "val"))
 
 
 def test_a_run_ends_with_its_verdict(tiny_run):
