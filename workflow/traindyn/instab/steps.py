@@ -16,8 +16,10 @@ import pyarrow.parquet as pq
 import torch
 
 from ..atomic import atomic_path, save_npz
-from ..data.cifar import check_cifar, read_cifar10
+from ..data.cifar import FOLDER as CIFAR_FOLDER, check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
+from ..data.noise import pixel_noise as noisy_images
+from ..data.registry import facts
 from ..divergence import relative_l1_divergence
 from ..provenance import provenance
 from ..runtime import numerics, resolve_device, torch_dtype
@@ -26,15 +28,6 @@ from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
 from .outputs import TABLE1_COLUMNS, check_table1_rows
 from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, load_checkpoint,
                     loss_and_step, optimizer, progress, save_checkpoint, step_with_accuracy)
-
-def noisy(x: np.ndarray, sigma: float, stream: int) -> np.ndarray:
-    """``x`` plus Gaussian pixel noise N(0, sigma^2), drawn once per image (a fixed data set, not
-    fresh noise each epoch) from a fixed generator per split: the noisy set is a function of the
-    GeoMNIST set (itself seeded) and sigma."""
-    if sigma == 0:
-        return x
-    rng = np.random.default_rng(np.random.SeedSequence([0x9015E, stream]))
-    return (x + sigma * rng.standard_normal(x.shape)).astype(x.dtype)
 
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
@@ -47,10 +40,12 @@ def load_data(dataset: str, data: str | None, root: str | None, download: bool, 
             x = x.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
             parts[split_name] = (normalized(x, CIFAR_MEAN, CIFAR_STD, dtype, device),
                                  torch.as_tensor(y, device=device))
-        return ImageData(*parts["train"], *parts["test"], n_classes=10, augment=True)
+        return ImageData(*parts["train"], *parts["test"], n_classes=facts("cifar10").n_classes,
+                         augment=True)
     d = load_geomnist(data)
     # Pixel noise makes the classes overlap, so test accuracy plateaus below 100% (reference tier)
-    x_train, x_test = noisy(d["x_train"], pixel_noise, 0), noisy(d["x_val"], pixel_noise, 1)
+    x_train = noisy_images(d["x_train"], pixel_noise, 0)
+    x_test = noisy_images(d["x_val"], pixel_noise, 1)
     mean, std = float(x_train.mean()), float(x_train.std())
     return ImageData(normalized(x_train, (mean,), (std,), dtype, device),
                      torch.as_tensor(d["y_train"], device=device),
@@ -64,7 +59,7 @@ def _identity(step_locals: dict, dataset: str, data: str | None, root: str | Non
     """Run fingerprint of a step from its arguments (outputs and GPU count left out)."""
     skip = ("out", "gpus", "checkpoint_seconds", "dev")
     params = {k: v for k, v in step_locals.items() if k not in skip}
-    inputs = [f"{root}/cifar-10-batches-py"] if dataset == "cifar10" else [data]
+    inputs = [f"{root}/{CIFAR_FOLDER}"] if dataset == "cifar10" else [data]
     return run_fingerprint(__name__, params, inputs, device=device.type)
 
 
