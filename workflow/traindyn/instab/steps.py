@@ -25,9 +25,9 @@ from ..provenance import provenance
 from ..runtime import numerics, resolve_device, torch_dtype
 from ..workdir import owned_workdir, run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
-from .outputs import TABLE1_COLUMNS, check_table1_rows
+from .outputs import TABLE1_COLUMNS, check_table1_rows, epoch_rows
 from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, load_checkpoint,
-                    loss_and_step, optimizer, progress, save_checkpoint, step_with_accuracy)
+                    loss_and_step, optimizer, progress, save_checkpoint, train_epoch)
 
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
@@ -87,19 +87,11 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         start, rows = int(state["epoch"]), list(state["rows"])
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
         for epoch in range(start, epochs):
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
-            steps = [step_with_accuracy(model, opt, x, y)
-                     for x, y in minibatches(images, batch, seed, epoch)]
-            train_loss = torch.stack([s[0] for s in steps]).mean(dim=0).cpu().numpy()
-            train_acc = (torch.stack([s[1] for s in steps]).sum(dim=0).double()
-                         / len(images.y_train)).cpu().numpy()
+            train_loss, train_acc = train_epoch(model, opt, images, batch, seed, epoch, lr,
+                                                milestones)
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
             twin = copies_identical(model, first_k1, len(copies) - 1)
-            for c, k in enumerate(copies):
-                rows.append([seed, activation, c, int(k), c == len(copies) - 1, epoch,
-                             float(acc[c]), float(train_loss[c]), bool(twin),
-                             float(train_acc[c])])
+            rows += epoch_rows(seed, activation, copies, epoch, acc, train_loss, twin, train_acc)
             save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
         bar.close()
