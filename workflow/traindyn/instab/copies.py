@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..divergence import relative_l1_divergence
-from ..models.names import ModelFactory
+from ..models.names import ModelFactory, as_factory
 from ..runtime import numerics, resolve_device, torch_dtype
 from .data import ImageData
 from .outputs import TABLE1_COLUMNS, epoch_rows
@@ -56,17 +56,11 @@ class CopiesResult:
         return pd.DataFrame(self.table1_rows(seed, label), columns=TABLE1_COLUMNS)
 
 
-def _factory(model_factory) -> ModelFactory:
-    if isinstance(model_factory, ModelFactory):
-        return model_factory
-    return ModelFactory(getattr(model_factory, "__name__", "model"), {}, model_factory)
-
-
 def build_copies(model_factory: ModelFactory | Callable, ks: Sequence[int], seed: int,
                  dtype: torch.dtype, device: torch.device):
     """len(ks) copies of one initialization (drawn from ``seed``): the model's own copies layout
     where it has one, otherwise sequential copies."""
-    factory = _factory(model_factory)
+    factory = as_factory(model_factory)
     if factory.copies_layout is not None:
         return factory.copies_layout(list(ks), seed, dtype, device)
     base = factory.build(seed).to(device=device, dtype=dtype)

@@ -59,6 +59,13 @@ class ModelFactory:
             lambda ks, seed, dtype, device: layout(ks, seed, dtype, device, **self.kwargs))
 
 
+def as_factory(model: "ModelFactory | Callable[[], torch.nn.Module]") -> ModelFactory:
+    """A factory as it is, or any zero-argument callable returning a module as one."""
+    if isinstance(model, ModelFactory):
+        return model
+    return ModelFactory(getattr(model, "__name__", type(model).__name__), {}, model)
+
+
 def _local_imports(path: Path, seen: set[Path]) -> None:
     """``path`` and, recursively, the modules it imports that are files beside it."""
     if path in seen:
