@@ -3,6 +3,8 @@ training loop: the paper runs' schema, complete logs or none, the summary reads 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -139,3 +141,44 @@ def test_log_writer_checks_completeness_and_leaves_nothing_half_written(tmp_path
             log.steps(0, np.zeros(k), [0], smp=[0])
             raise RuntimeError("boom")
     assert not list(tmp_path.glob("err*")) and not list(tmp_path.glob(".err*"))
+
+
+def _synthetic_logs(stem, p: float = 0.0, m: int = 6, t_max: int = 200, k: int = 3):
+    """Logits of the sampled example drifting towards its label (label noise p)."""
+    rng = np.random.default_rng(int(p * 10))
+    with LogWriter(stem, n_classes=k, trials=range(m), iterations=t_max, eval_every=50,
+                   metadata={"dataset": "geomnist"}) as log:
+        for t in range(t_max):
+            true = rng.integers(0, k, m)
+            y = np.where(rng.random(m) < p, (true + 1) % k, true)
+            logits = rng.normal(0, 0.1, (m, k)) + np.log1p(t) * (np.eye(k)[y] - 1 / k)
+            log.steps(t, logits, y, true_class=true, smp=true * 10 + rng.integers(0, 10, m))
+        for t in sorted(log.eval_iterations):
+            log.val(t, np.full(m, 1.0 - t / 400), np.full(m, 0.4 + t / 500 - p / 2))
+
+
+def test_analyses_and_figures_on_a_directory_of_logs(tmp_path):
+    from traindyn.lesde.analysis import analyze_logs, analyze_noise_sweep
+
+    _synthetic_logs(tmp_path / "logs" / "a")
+    out = analyze_logs(tmp_path / "logs", tmp_path / "out", n_boot=10,
+                       figures=["fig1_separation", "fig3_impacts"])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "fig1_separation.pdf", "fig1_separation.png", "fig3_impacts.pdf", "fig3_impacts.png",
+        "stats.json", "summary.npz"]
+    stats = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert stats["data"] == "GeoMNIST" and stats["logged_iterations"] == 200
+    a = stats["impacts"]["A"]
+    assert a["value"] > 0 and a["se"] > 0 and "bootstrap over 6 trials" in a["method"]
+    assert out["stats"]["impacts"]["A"].value == a["value"]
+    with pytest.raises(ValueError, match="unknown figures"):
+        analyze_logs(tmp_path / "logs", tmp_path / "out", figures=["fig9"])
+    with pytest.raises(FileNotFoundError, match="no \\*.steps.parquet"):
+        analyze_logs(tmp_path / "out", tmp_path / "x")
+    dirs = {}
+    for p in (0.0, 0.5):
+        dirs[p] = tmp_path / f"p{p}"
+        _synthetic_logs(dirs[p] / "t", p=p)
+    sweep = analyze_noise_sweep(dirs, tmp_path / "sweep", n_train=10, n_boot=10)
+    assert (tmp_path / "sweep" / "fig4_phase_transition.png").is_file()
+    assert sweep["stats"]["0"]["acc"].value > sweep["stats"]["0.5"]["acc"].value
