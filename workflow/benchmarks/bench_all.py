@@ -18,6 +18,11 @@ Figures:
   PyTorch's default layout, each with its own optimizer, one after another), at the quick shapes
   (ResNet-8, width 8, batch 32, 4 copies) and at ResNet-20, width 16, batch 128 (7 copies);
   the fraction is of the float32 matrix-product rate.
+* Study trials (float32 and float64): one-sample SGD of M trials of a model as a study trains
+  them (the LE-SDE SimpleConv through :mod:`traindyn.lesde.trial_models`), batched with
+  torch.func's vmap vs a loop of single models; the ratio vmap/loop, and the vmap throughput in
+  GFLOP/s (FLOPs per step from torch's flop counter) against the matrix-product rate of its
+  dtype (study_trials.py).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from traindyn.lesde.model import init_params  # noqa: E402
 from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step  # noqa: E402
 from traindyn.run_record import replace_marked, stamp  # noqa: E402
 from traindyn.runtime import numerics  # noqa: E402
+
+from study_trials import trials_rates  # noqa: E402  (beside this script)
 
 LESDE_FWD = budget.simpleconv_flops(1, 3)  # SimpleConv (1 channel, K = 3), per image
 LESDE_STEP = budget.SIMPLECONV_STEP_FLOPS
@@ -160,6 +167,16 @@ def main() -> int:
                      limit=1.0, target=1.0),
                 dict(name=f"ResNet copies training, {shape}", value=fast * flops / 1e9,
                      unit="GFLOP/s", limit=mm32),
+            ]
+        n_trials = 4 if q else 32
+        for dtype, limit in ((torch.float32, mm32), (torch.float64, mm64)):
+            vmap, loop, flops = trials_rates(n_trials, 2 if q else 20, dtype, 1 if q else 3)
+            shape = f"SimpleConv, {n_trials} trials, {str(dtype)[6:]}"
+            records += [
+                dict(name=f"study trials vmap vs loop, {shape}", value=vmap / loop, unit="x",
+                     limit=1.0, target=1.0),
+                dict(name=f"study trials vmap training, {shape}", value=vmap * flops / 1e9,
+                     unit="GFLOP/s", limit=limit),
             ]
     for r in records:
         r["fraction"] = r["value"] / r["limit"]
