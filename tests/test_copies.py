@@ -69,3 +69,33 @@ def test_the_built_in_resnet_reproduces_a_table1_run(tmp_path):
 def test_ks_must_hold_the_null_controls_twin(geo):
     with pytest.raises(ValueError, match="must include 1"):
         train_copies(SmallNet, geo, [3, 5], lr=0.1, epochs=1)
+
+
+def test_plain_argument_jobs_of_a_study_with_a_users_model_file(tmp_path, monkeypatch):
+    """What a pipeline rule calls: names and dicts in, checked files out, the same bytes twice."""
+    from lesde_fixtures import cifar_archive
+    from traindyn.instab.copies import copies_run
+    from traindyn.instab.outputs import read_table1_run
+    from traindyn.lesde.logs import check_log_complete
+    from traindyn.lesde.trials import trials_run
+
+    (tmp_path / "user_net.py").write_text(
+        "import torch\n\ndef make(k=3):\n    return torch.nn.Sequential(torch.nn.Flatten(), "
+        "torch.nn.Linear(3 * 8 * 8, k))\n")
+    monkeypatch.chdir(tmp_path)
+    data = dict(name="cifar10", root=cifar_archive(tmp_path / "c", 3, 2), classes=[0, 1, 2],
+                image_size=8)
+    job = dict(model="user_net:make", model_kwargs={"k": 3}, data=data, study="mine")
+    copies_run("t.parquet", "d.npz", ks=[1, 3], seed=0, lr=0.1, epochs=2, batch=4,
+               layers=["1.weight"], **job)
+    table = read_table1_run("t.parquet").to_pandas()
+    assert len(table) == 2 * 3 and table.control_identical.all()
+    assert table.activation.unique().tolist() == ["user_net:make"]
+    d = np.load("d.npz")
+    assert d["layer_0"].shape == (2, 3) and d["ks"].tolist() == [1, 3, 1]
+    for run in (1, 2):
+        trials_run(f"r{run}.steps.parquet", f"r{run}.val.parquet", trials=[0, 2], iterations=6,
+                   lr=0.1, eval_every=3, dtype="float32", **job)
+        check_log_complete(f"r{run}.steps.parquet")
+    a, b = (pq.read_table(f"r{i}.steps.parquet") for i in (1, 2))
+    assert a.equals(b) and not list(tmp_path.glob("*.work"))

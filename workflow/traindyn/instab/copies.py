@@ -134,3 +134,57 @@ def train_copies(model_factory: ModelFactory | Callable[[], torch.nn.Module],
                         np.reshape(train_acc, (-1, n)), np.asarray(twin, dtype=bool),
                         np.asarray(div_steps, dtype=np.int64),
                         {layer: np.reshape(v, (-1, n)) for layer, v in divs.items()})
+
+
+def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, data: dict,
+               study: str, ks: Sequence[int], seed: int, lr: float, epochs: int,
+               batch: int = 128, momentum: float = 0.0, weight_decay: float = 0.0,
+               nesterov: bool = False, milestones: Sequence[int] = (),
+               layers: Sequence[str] = (), divergence_every: int | None = None,
+               test_batch: int = 1000, augment: bool = False, dtype: str = "float32",
+               device: str = "cpu", gpus: int = 0) -> None:
+    """One seed of a study's copies, with plain arguments (for a pipeline rule): ``out`` in the
+    SI Table 1 runs' Parquet layout (read back by
+    :func:`traindyn.instab.outputs.read_table1_run`; the model's name in the activation column)
+    and ``divergence`` (.npz: ``steps``, ``ks``, one (points, copies) array per layer). The job
+    owns ``<out>.work``, tied to its fingerprint; it does not checkpoint (a rerun starts over
+    and ends with the same bytes)."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ..atomic import atomic_path, save_npz
+    from ..data.images import load_images
+    from ..models.names import resolve_model
+    from ..provenance import provenance
+    from ..workdir import owned_workdir, run_fingerprint
+    from .outputs import check_table1_rows
+
+    params = {k: v for k, v in locals().items() if k not in ("out", "divergence", "gpus")}
+    factory = resolve_model(model, model_kwargs, key=f"studies.{study}.model")
+    dev = resolve_device(device, gpus)
+    fingerprint = run_fingerprint(__name__, params, [data.get("root"), *factory.files],
+                                  device=dev.type)
+    with owned_workdir(out + ".work", fingerprint) as work:
+        images = load_images(**data, key=f"studies.{study}.data")
+        result = train_copies(factory, images, ks, lr=lr, epochs=epochs, batch=batch,
+                              momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
+                              milestones=milestones, seed=seed, layers=layers,
+                              divergence_every=divergence_every, test_batch=test_batch,
+                              augment=augment, dtype=dtype, device=str(dev), gpus=gpus)
+        rows = result.table1_rows(seed, model)
+        check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
+        meta = provenance(dict(study=study, model=model, ks=list(ks), epochs=epochs),
+                          torch=torch.__version__, dtype=dtype, device=str(dev),
+                          run=fingerprint["params"])
+        table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
+        work.check()
+        with atomic_path(out) as tmp:
+            pq.write_table(table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()}),
+                           tmp)
+        save_npz(divergence, steps=result.divergence_steps, ks=np.asarray(result.ks),
+                 layers=np.asarray(list(layers), dtype=str),
+                 **{f"layer_{i}": result.divergence[layer] for i, layer in enumerate(layers)},
+                 provenance=json.dumps(meta))
+        work.remove()

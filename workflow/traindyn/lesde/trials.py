@@ -130,3 +130,39 @@ def train_trials(model_factory, data, stem: str | os.PathLike, *, study: str,
         elapsed = max(time.perf_counter() - t0, 1e-9)
     return TrialsResult(engine.strategy, engine.state(), str(log.steps_path),
                         str(log.val_path), len(trials) * iterations / elapsed)
+
+
+def trials_run(steps: str, val: str, *, model: str, model_kwargs: dict, data: dict, study: str,
+               trials: Sequence[int], iterations: int, lr: float, seed: int = 0,
+               batch: int = 1, momentum: float = 0.0, weight_decay: float = 0.0,
+               log_every: int = 1, probe_per_class: int = 0, eval_every: int | None = None,
+               eval_per_class: int | None = None, strategy: str = "auto",
+               dtype: str = "float64", device: str = "cpu", gpus: int = 0) -> None:
+    """One job of a study's trials, with plain arguments (for a pipeline rule): ``model`` and
+    ``model_kwargs`` as :func:`~traindyn.models.names.resolve_model` takes them, ``data`` the
+    keyword arguments of :func:`~traindyn.data.images.load_images`, ``trials`` [start, stop).
+    The job owns ``<steps>.work`` (tied to its fingerprint: parameters, data and model files by
+    content, library code); it does not checkpoint, so a rerun starts over and, being
+    deterministic, ends with the same bytes."""
+    from ..data.images import load_images
+    from ..models.names import resolve_model
+    from ..workdir import owned_workdir, run_fingerprint
+
+    stem = steps[: -len(".steps.parquet")]
+    if not steps.endswith(".steps.parquet") or val != stem + ".val.parquet":
+        raise ValueError(f"outputs must be <stem>.steps.parquet and <stem>.val.parquet, got "
+                         f"{steps}, {val}")
+    params = {k: v for k, v in locals().items() if k not in ("steps", "val", "gpus", "stem")}
+    factory = resolve_model(model, model_kwargs, key=f"studies.{study}.model")
+    dev = resolve_device(device, gpus)
+    inputs = [data.get("root"), *factory.files]
+    with owned_workdir(steps + ".work", run_fingerprint(__name__, params, inputs,
+                                                        device=dev.type)) as work:
+        images = load_images(**data, key=f"studies.{study}.data")
+        train_trials(factory, images, stem, study=study, trials=range(*trials),
+                     iterations=iterations, lr=lr, seed=seed, batch=batch, momentum=momentum,
+                     weight_decay=weight_decay, log_every=log_every,
+                     probe_per_class=probe_per_class, eval_every=eval_every,
+                     eval_per_class=eval_per_class, strategy=strategy, dtype=dtype,
+                     device=str(dev), gpus=gpus, metadata=dict(data=data))
+        work.remove()
