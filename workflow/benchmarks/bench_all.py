@@ -139,6 +139,16 @@ def copies(depth: int, width: int, n_copies: int, batch: int, steps: int) -> tup
     return images / t_together, images / t_alone
 
 
+def speedup(shape: str, names: tuple[str, str], fast: float, slow: float, flops: float,
+            limit: float) -> list[dict]:
+    """Two records: the ratio of the fast way's rate to the slow way's (target 1: no slower),
+    and the fast way's GFLOP/s (``flops`` per unit of the rates) against ``limit``."""
+    return [dict(name=f"{names[0]}, {shape}", value=fast / slow, unit="x", limit=1.0,
+                 target=1.0),
+            dict(name=f"{names[1]}, {shape}", value=fast * flops / 1e9, unit="GFLOP/s",
+                 limit=limit)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "bench"))
@@ -161,23 +171,15 @@ def main() -> int:
         for depth, width, n, batch in shapes:
             fast, seq = copies(depth, width, n, batch, 1 if q else 3)
             flops = budget.TRAIN_FACTOR * budget.resnet_flops(depth, width, 3)
-            shape = f"ResNet-{depth} width {width}, batch {batch}, {n} copies"
-            records += [
-                dict(name=f"ResNet copies vs sequential, {shape}", value=fast / seq, unit="x",
-                     limit=1.0, target=1.0),
-                dict(name=f"ResNet copies training, {shape}", value=fast * flops / 1e9,
-                     unit="GFLOP/s", limit=mm32),
-            ]
+            records += speedup(f"ResNet-{depth} width {width}, batch {batch}, {n} copies",
+                               ("ResNet copies vs sequential", "ResNet copies training"),
+                               fast, seq, flops, mm32)
         n_trials = 4 if q else 32
         for dtype, limit in ((torch.float32, mm32), (torch.float64, mm64)):
             vmap, loop, flops = trials_rates(n_trials, 2 if q else 20, dtype, 1 if q else 3)
-            shape = f"SimpleConv, {n_trials} trials, {str(dtype)[6:]}"
-            records += [
-                dict(name=f"study trials vmap vs loop, {shape}", value=vmap / loop, unit="x",
-                     limit=1.0, target=1.0),
-                dict(name=f"study trials vmap training, {shape}", value=vmap * flops / 1e9,
-                     unit="GFLOP/s", limit=limit),
-            ]
+            records += speedup(f"SimpleConv, {n_trials} trials, {str(dtype)[6:]}",
+                               ("study trials vmap vs loop", "study trials vmap training"),
+                               vmap, loop, flops, limit)
     for r in records:
         r["fraction"] = r["value"] / r["limit"]
         r.setdefault("target", None)
