@@ -141,7 +141,9 @@ class VmapTrials(Trials):
 
 def make_trials(models: Sequence[nn.Module], strategy: str, lr: float, momentum: float = 0.0,
                 weight_decay: float = 0.0) -> Trials:
-    """``vmap``, ``loop`` or ``auto`` (vmap where :func:`vmap_supported`, else the loop)."""
+    """``vmap``, ``loop`` or ``auto``: vmap where :func:`vmap_supported`, else the loop (on
+    the 2-core CPU of ``make bench`` vmap trains 32 SimpleConv trials 2.7x (float64) to 5.5x
+    (float32) faster than the loop)."""
     if strategy not in ("auto", "vmap", "loop"):
         raise ValueError(f"unknown strategy {strategy!r}: auto, vmap or loop")
     if strategy == "auto":
