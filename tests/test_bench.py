@@ -20,6 +20,7 @@ def test_bench_quick_writes_records_and_the_readme_block(tmp_path):
     assert names[:4] == ["matmul float64 (1024^3)", "matmul float32 (1024^3)",
                          "LE-SDE validation, float64", "LE-SDE training step, float64"]
     assert sum(n.startswith("ResNet copies vs sequential") for n in names) == 2
+    assert sum(n.startswith("study trials vmap vs loop") for n in names) == 2
     for r in records:
         assert set(r) == {"name", "value", "unit", "limit", "fraction", "target"}
         assert r["value"] > 0 and abs(r["fraction"] - r["value"] / r["limit"]) < 1e-12

@@ -180,7 +180,8 @@ def test_pixel_noise_is_fixed_per_image_and_only_where_asked(tmp_path):
     import numpy as np
 
     from traindyn.data.geomnist import build_geomnist
-    from traindyn.instab.steps import load_data, noisy
+    from traindyn.data.noise import pixel_noise as noisy
+    from traindyn.instab.steps import load_data
 
     path = str(tmp_path / "g.npz")
     build_geomnist(path, n_train=20, n_val=10, seed=0, image_size=32, max_angle_deg=176,

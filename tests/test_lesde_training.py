@@ -12,7 +12,7 @@ import pytest
 
 from traindyn.lesde.datasets import cifar10
 from traindyn.lesde.logs import log_metadata, read_log
-from traindyn.lesde.noise import corrupt_labels
+from traindyn.data.noise import corrupt_labels
 from traindyn.lesde.plan import runs
 from traindyn.lesde.steps import train_run
 from traindyn.lesde.train import eval_iterations

@@ -18,6 +18,11 @@ Figures:
   PyTorch's default layout, each with its own optimizer, one after another), at the quick shapes
   (ResNet-8, width 8, batch 32, 4 copies) and at ResNet-20, width 16, batch 128 (7 copies);
   the fraction is of the float32 matrix-product rate.
+* Study trials (float32 and float64): one-sample SGD of M trials of a model as a study trains
+  them (the LE-SDE SimpleConv through :mod:`traindyn.lesde.trial_models`), batched with
+  torch.func's vmap vs a loop of single models; the ratio vmap/loop, and the vmap throughput in
+  GFLOP/s (FLOPs per step from torch's flop counter) against the matrix-product rate of its
+  dtype (study_trials.py).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ from traindyn.lesde.model import init_params  # noqa: E402
 from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step  # noqa: E402
 from traindyn.run_record import replace_marked, stamp  # noqa: E402
 from traindyn.runtime import numerics  # noqa: E402
+
+from study_trials import trials_rates  # noqa: E402  (beside this script)
 
 LESDE_FWD = budget.simpleconv_flops(1, 3)  # SimpleConv (1 channel, K = 3), per image
 LESDE_STEP = budget.SIMPLECONV_STEP_FLOPS
@@ -132,6 +139,16 @@ def copies(depth: int, width: int, n_copies: int, batch: int, steps: int) -> tup
     return images / t_together, images / t_alone
 
 
+def speedup(shape: str, names: tuple[str, str], fast: float, slow: float, flops: float,
+            limit: float) -> list[dict]:
+    """Two records: the ratio of the fast way's rate to the slow way's (target 1: no slower),
+    and the fast way's GFLOP/s (``flops`` per unit of the rates) against ``limit``."""
+    return [dict(name=f"{names[0]}, {shape}", value=fast / slow, unit="x", limit=1.0,
+                 target=1.0),
+            dict(name=f"{names[1]}, {shape}", value=fast * flops / 1e9, unit="GFLOP/s",
+                 limit=limit)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "bench"))
@@ -154,13 +171,15 @@ def main() -> int:
         for depth, width, n, batch in shapes:
             fast, seq = copies(depth, width, n, batch, 1 if q else 3)
             flops = budget.TRAIN_FACTOR * budget.resnet_flops(depth, width, 3)
-            shape = f"ResNet-{depth} width {width}, batch {batch}, {n} copies"
-            records += [
-                dict(name=f"ResNet copies vs sequential, {shape}", value=fast / seq, unit="x",
-                     limit=1.0, target=1.0),
-                dict(name=f"ResNet copies training, {shape}", value=fast * flops / 1e9,
-                     unit="GFLOP/s", limit=mm32),
-            ]
+            records += speedup(f"ResNet-{depth} width {width}, batch {batch}, {n} copies",
+                               ("ResNet copies vs sequential", "ResNet copies training"),
+                               fast, seq, flops, mm32)
+        n_trials = 4 if q else 32
+        for dtype, limit in ((torch.float32, mm32), (torch.float64, mm64)):
+            vmap, loop, flops = trials_rates(n_trials, 2 if q else 20, dtype, 1 if q else 3)
+            records += speedup(f"SimpleConv, {n_trials} trials, {str(dtype)[6:]}",
+                               ("study trials vmap vs loop", "study trials vmap training"),
+                               vmap, loop, flops, limit)
     for r in records:
         r["fraction"] = r["value"] / r["limit"]
         r.setdefault("target", None)

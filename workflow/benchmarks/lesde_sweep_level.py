@@ -27,7 +27,7 @@ import torch  # noqa: E402
 
 from traindyn.data.geomnist import build_geomnist  # noqa: E402
 from traindyn.lesde.datasets import geomnist  # noqa: E402
-from traindyn.lesde.noise import corrupt_labels  # noqa: E402
+from traindyn.data.noise import corrupt_labels  # noqa: E402
 from traindyn.lesde.train import RunSpec, train_trials  # noqa: E402
 from traindyn.run_record import stamp  # noqa: E402
 

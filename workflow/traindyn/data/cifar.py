@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .registry import facts
 
 # The files of the python version of CIFAR-10, inside <root>/cifar-10-batches-py.
-CIFAR_FILES = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+CIFAR_FILES = facts("cifar10").files
+FOLDER = facts("cifar10").folder  # cifar-10-batches-py
 
 
 def missing_cifar_message(root: str) -> str:
-    return (f"CIFAR-10 not found under {root!r} (expected {root}/cifar-10-batches-py). Put a copy "
+    return (f"CIFAR-10 not found under {root!r} (expected {root}/{FOLDER}). Put a copy "
             "of the python version of CIFAR-10 there (https://www.cs.toronto.edu/~kriz/cifar.html, "
             "cifar-10-python.tar.gz, unpacked) or set data.cifar10_download: true to let "
             "torchvision download it.")
@@ -23,7 +25,7 @@ def check_cifar(root: str | None, download: bool) -> None:
     """Fail at once, before any work, when the data are absent and may not be downloaded."""
     if root is None:
         raise FileNotFoundError("data.cifar10_root is not set: " + missing_cifar_message("<unset>"))
-    if not download and not (Path(root) / "cifar-10-batches-py").is_dir():
+    if not download and not (Path(root) / FOLDER).is_dir():
         raise FileNotFoundError(missing_cifar_message(root))
 
 

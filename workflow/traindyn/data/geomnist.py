@@ -39,8 +39,9 @@ from skimage import draw
 
 from ..atomic import load_npz, save_npz
 from ..provenance import provenance
+from .registry import facts
 
-CLASS_NAMES = ("triangle", "rectangle", "ellipse")
+CLASS_NAMES = facts("geomnist").class_names
 _STREAM = 0x6E0  # "geomnist" stream id inside the seed sequence
 # Shape parameters at 32 px (half-sizes in pixels); they scale with image_size / 32.
 TRIANGLE_HALF_BASE, TRIANGLE_RY = 10.0, 8.0  # base 20 px; apex TRIANGLE_RY*sqrt(3) past centre

@@ -19,6 +19,15 @@ TABLE1_COLUMNS = ["seed", "activation", "copy", "k", "control", "epoch", "test_a
                   "train_loss", "control_identical", "train_acc"]
 
 
+def epoch_rows(seed: int, activation: str, ks: Sequence[int], epoch: int, test_acc, train_loss,
+               control_identical: bool, train_acc) -> list[list]:
+    """The rows of one epoch, one per copy (the last copy is the null control)."""
+    last = len(ks) - 1
+    return [[seed, activation, c, int(k), c == last, epoch, float(test_acc[c]),
+             float(train_loss[c]), bool(control_identical), float(train_acc[c])]
+            for c, k in enumerate(ks)]
+
+
 def check_table1_rows(epochs_and_copies: Sequence[tuple[int, int]], ks: Sequence[int],
                       epochs: int, name: str | os.PathLike) -> None:
     """One row per copy (every k and the control) and epoch, epochs 0..epochs-1 in order."""

@@ -16,25 +16,18 @@ import pyarrow.parquet as pq
 import torch
 
 from ..atomic import atomic_path, save_npz
-from ..data.cifar import check_cifar, read_cifar10
+from ..data.cifar import FOLDER as CIFAR_FOLDER, check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
+from ..data.noise import pixel_noise as noisy_images
+from ..data.registry import facts
 from ..divergence import relative_l1_divergence
 from ..provenance import provenance
 from ..runtime import numerics, resolve_device, torch_dtype
 from ..workdir import owned_workdir, run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
-from .outputs import TABLE1_COLUMNS, check_table1_rows
+from .outputs import TABLE1_COLUMNS, check_table1_rows, epoch_rows
 from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, load_checkpoint,
-                    loss_and_step, optimizer, progress, save_checkpoint, step_with_accuracy)
-
-def noisy(x: np.ndarray, sigma: float, stream: int) -> np.ndarray:
-    """``x`` plus Gaussian pixel noise N(0, sigma^2), drawn once per image (a fixed data set, not
-    fresh noise each epoch) from a fixed generator per split: the noisy set is a function of the
-    GeoMNIST set (itself seeded) and sigma."""
-    if sigma == 0:
-        return x
-    rng = np.random.default_rng(np.random.SeedSequence([0x9015E, stream]))
-    return (x + sigma * rng.standard_normal(x.shape)).astype(x.dtype)
+                    loss_and_step, optimizer, progress, save_checkpoint, train_epoch)
 
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
@@ -47,10 +40,12 @@ def load_data(dataset: str, data: str | None, root: str | None, download: bool, 
             x = x.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
             parts[split_name] = (normalized(x, CIFAR_MEAN, CIFAR_STD, dtype, device),
                                  torch.as_tensor(y, device=device))
-        return ImageData(*parts["train"], *parts["test"], n_classes=10, augment=True)
+        return ImageData(*parts["train"], *parts["test"], n_classes=facts("cifar10").n_classes,
+                         augment=True)
     d = load_geomnist(data)
     # Pixel noise makes the classes overlap, so test accuracy plateaus below 100% (reference tier)
-    x_train, x_test = noisy(d["x_train"], pixel_noise, 0), noisy(d["x_val"], pixel_noise, 1)
+    x_train = noisy_images(d["x_train"], pixel_noise, 0)
+    x_test = noisy_images(d["x_val"], pixel_noise, 1)
     mean, std = float(x_train.mean()), float(x_train.std())
     return ImageData(normalized(x_train, (mean,), (std,), dtype, device),
                      torch.as_tensor(d["y_train"], device=device),
@@ -64,7 +59,7 @@ def _identity(step_locals: dict, dataset: str, data: str | None, root: str | Non
     """Run fingerprint of a step from its arguments (outputs and GPU count left out)."""
     skip = ("out", "gpus", "checkpoint_seconds", "dev")
     params = {k: v for k, v in step_locals.items() if k not in skip}
-    inputs = [f"{root}/cifar-10-batches-py"] if dataset == "cifar10" else [data]
+    inputs = [f"{root}/{CIFAR_FOLDER}"] if dataset == "cifar10" else [data]
     return run_fingerprint(__name__, params, inputs, device=device.type)
 
 
@@ -92,19 +87,11 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         start, rows = int(state["epoch"]), list(state["rows"])
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
         for epoch in range(start, epochs):
-            for group in opt.param_groups:
-                group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
-            steps = [step_with_accuracy(model, opt, x, y)
-                     for x, y in minibatches(images, batch, seed, epoch)]
-            train_loss = torch.stack([s[0] for s in steps]).mean(dim=0).cpu().numpy()
-            train_acc = (torch.stack([s[1] for s in steps]).sum(dim=0).double()
-                         / len(images.y_train)).cpu().numpy()
+            train_loss, train_acc = train_epoch(model, opt, images, batch, seed, epoch, lr,
+                                                milestones)
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
             twin = copies_identical(model, first_k1, len(copies) - 1)
-            for c, k in enumerate(copies):
-                rows.append([seed, activation, c, int(k), c == len(copies) - 1, epoch,
-                             float(acc[c]), float(train_loss[c]), bool(twin),
-                             float(train_acc[c])])
+            rows += epoch_rows(seed, activation, copies, epoch, acc, train_loss, twin, train_acc)
             save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
         bar.close()

@@ -30,7 +30,8 @@ class NetSpec:
 
 class SequentialCopies(nn.Module):
     """The CPU layout of C copies: C single-copy networks, each run on the same minibatch one
-    after another, in the channels-last memory format. Same interface as the grouped
+    after another, in the channels-last memory format (``channels_last=False``: as they are,
+    for copies of any model, whose logits may be (B, K)). Same interface as the grouped
     :class:`CopiesResNet` (``copies``, forward -> logits (C, B, K)); each copy has its own
     BatchNorm statistics, and a copy's arithmetic is exactly that of the network trained alone
     (in this layout). On a CPU this is faster than the grouped model (whose grouped convolutions
@@ -38,16 +39,25 @@ class SequentialCopies(nn.Module):
     faster than PyTorch's default layout there (make bench); on a GPU the grouped model fills the
     device with one launch per layer."""
 
-    def __init__(self, nets: list[CopiesResNet]) -> None:
+    def __init__(self, nets: list[nn.Module], channels_last: bool = True) -> None:
         super().__init__()
-        if any(net.copies != 1 for net in nets):
+        if any(getattr(net, "copies", 1) != 1 for net in nets):
             raise ValueError("SequentialCopies holds single-copy networks")
         self.nets = nn.ModuleList(nets)
         self.copies = len(nets)
+        self.channels_last = channels_last
+
+    def layout(self, x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)
-        return torch.cat([net(x) for net in self.nets])
+        x = self.layout(x)
+        return torch.cat([_copy_axis(net(x)) for net in self.nets])
+
+
+def _copy_axis(logits: torch.Tensor) -> torch.Tensor:
+    """Logits (C, B, K) of a copies model, or (1, B, K) of an ordinary classifier's (B, K)."""
+    return logits if logits.ndim == 3 else logits[None]
 
 
 def build(spec: NetSpec, data: ImageData, ks: list[int], seed: int, dtype, device):
@@ -84,11 +94,18 @@ def copy_tensors(model: CopiesResNet | SequentialCopies, c: int) -> list[torch.T
             if t.ndim > 0]
 
 
+def _weight(net: nn.Module, layer: str) -> torch.Tensor:
+    """A parameter by name ('fc.weight'), or a layer's weight by the layer's name ('conv1')."""
+    params = dict(net.named_parameters())
+    return params[layer] if layer in params else net.get_submodule(layer).weight
+
+
 def layer_weight(model: CopiesResNet | SequentialCopies, layer: str) -> torch.Tensor:
-    """The (copies, ...) weights of a named conv layer, e.g. 'layer2.5.conv1'."""
+    """The (copies, ...) weights of a named layer, e.g. 'layer2.5.conv1', or of a named
+    parameter."""
     if isinstance(model, SequentialCopies):
-        return torch.stack([net.get_submodule(layer).weight for net in model.nets])
-    return split(model.get_submodule(layer).weight, model.copies)
+        return torch.stack([_weight(net, layer) for net in model.nets])
+    return split(_weight(model, layer), model.copies)
 
 
 def loss_and_step(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD, x: torch.Tensor, y: torch.Tensor):
@@ -104,7 +121,7 @@ def step_with_accuracy(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD
     if isinstance(model, SequentialCopies):
         # forward and backward one copy at a time: only one copy's activations are alive, as
         # when the copies are trained one after another; then one optimizer step for all
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = model.layout(x)
         logits, losses = zip(*(_forward_backward(net, x, y) for net in model.nets))
         logits, losses = torch.cat(logits), torch.cat(losses)
     else:
@@ -116,11 +133,31 @@ def step_with_accuracy(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD
 
 def _forward_backward(model: CopiesResNet, x: torch.Tensor, y: torch.Tensor):
     """Logits (C, B, K) and per-copy losses (C,), detached, after accumulating the gradients."""
-    logits = model(x)
+    logits = _copy_axis(model(x))
     losses = F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1),
                              reduction="none").mean(dim=1)
     losses.sum().backward()  # copies are independent: each gets d(its loss)/d(its weights)
     return logits.detach(), losses.detach()
+
+
+def train_epoch(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD, images: ImageData,
+                batch: int, seed: int, epoch: int, lr: float, milestones,
+                on_step=None) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch of every copy on the seeded minibatches of (seed, epoch), the learning rate
+    divided by 10 at each milestone passed; per-copy mean training loss and running training
+    accuracy (before each step, on the epoch's possibly augmented minibatches). ``on_step()``
+    runs after every step."""
+    for group in opt.param_groups:
+        group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
+    steps = []
+    for x, y in minibatches(images, batch, seed, epoch):
+        steps.append(step_with_accuracy(model, opt, x, y))
+        if on_step is not None:
+            on_step()
+    train_loss = torch.stack([s[0] for s in steps]).mean(dim=0).cpu().numpy()
+    train_acc = (torch.stack([s[1] for s in steps]).sum(dim=0).double()
+                 / len(images.y_train)).cpu().numpy()
+    return train_loss, train_acc
 
 
 @torch.no_grad()

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..data.cifar import check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
+from ..data.images import per_class_indices
 from .seeds import SUBSET, numpy_rng
 
 
@@ -38,12 +39,8 @@ def cifar10(root: str, n_classes: int, n_train: int, n_val: int, *, seed: int,
     parts = {}
     for split, train, n in (("train", True, n_train), ("val", False, n_val)):
         images, labels = read_cifar10(root, train, download)  # (N, 32, 32, 3) uint8
-        xs, ys = [], []
-        for c in range(n_classes):
-            pick = rng.choice(np.flatnonzero(labels == c), size=n, replace=True)
-            xs.append(images[pick])
-            ys.append(np.full(n, c))
-        x = np.concatenate(xs).transpose(0, 3, 1, 2).astype(np.float64) / 255.0
-        parts[split] = ((x - CIFAR_MEAN) / CIFAR_STD, np.concatenate(ys))
+        picks = per_class_indices(labels, range(n_classes), n, rng, replace=True)
+        x = images[np.concatenate(picks)].transpose(0, 3, 1, 2).astype(np.float64) / 255.0
+        parts[split] = ((x - CIFAR_MEAN) / CIFAR_STD, np.repeat(np.arange(n_classes), n))
     return TrainData(parts["train"][0], parts["train"][1], parts["val"][0], parts["val"][1],
                      n_classes)

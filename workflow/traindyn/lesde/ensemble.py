@@ -22,7 +22,9 @@ def resample(summary: Mapping[str, np.ndarray], idx: np.ndarray) -> dict[str, np
     """The summary of the trials ``idx`` (with repeats): class means rebuilt from every trial's
     sampled label and logits, validation curves of those trials."""
     labels, logits = summary["trial_labels"], summary["trial_logits"]
-    weights = np.bincount(idx, minlength=labels.shape[1]).astype(np.float64)
+    rows = int(summary.get("rows_per_trial", 1))  # a probe set's rows stay with their trial
+    weights = np.repeat(np.bincount(idx, minlength=labels.shape[1] // rows), rows).astype(
+        np.float64)
     k = logits.shape[2]
     sums = np.empty((labels.shape[0], k, k))
     counts = np.empty((labels.shape[0], k))
@@ -43,7 +45,7 @@ def bootstrap_estimates(statistic: Callable[[Mapping[str, np.ndarray]], Any],
                         n_boot: int = N_BOOT) -> Any:
     """``statistic(summary)`` with every number an Estimate: se = sd over ``n_boot`` resamples
     of the trials (seeded by ``name``, so a rerun gives the same bits)."""
-    m = summary["trial_labels"].shape[1]
+    m = summary["trial_labels"].shape[1] // int(summary.get("rows_per_trial", 1))
     draws = bootstrap(lambda idx: statistic(resample(summary, idx)), m, n_boot, _seed(name))
     return tree_estimates(statistic(summary), draws, f"bootstrap over {m} trials ({n_boot} draws)")
 

@@ -114,11 +114,17 @@ def _ranges(values: np.ndarray) -> str:
     return ", ".join(parts[:5]) + (f", ... ({len(parts)} ranges)" if len(parts) > 5 else "")
 
 
-def check_log_complete(path: str | os.PathLike, name: str | os.PathLike | None = None) -> None:
+REBUILD = "Delete it (and its .work folder) to rebuild it."
+
+
+def check_log_complete(path: str | os.PathLike, name: str | os.PathLike | None = None,
+                       advice: str = REBUILD) -> None:
     """Fail, naming the file and the missing iterations, unless the log is complete.
 
-    A log written by this pipeline's trainer must have exactly one row per trial and logged
-    iteration of the run its metadata describes, in iteration-major order. A log from elsewhere
+    A log written by this pipeline's trainer (or :class:`traindyn.lesde.writer.LogWriter`) must
+    have exactly ``rows_per_step`` rows (default 1; a probe set's images) per trial and logged
+    iteration (every ``log_every``-th, default each) of the run its metadata describes, in
+    iteration-major order, then trial, then row. A log from elsewhere
     (the documented schema, no run metadata) must have one row per trial and iteration, every
     trial the same iterations, and a steps log iterations 0..T-1 without gaps."""
     name = name or path
@@ -132,9 +138,11 @@ def check_log_complete(path: str | os.PathLike, name: str | os.PathLike | None =
         _check_foreign(got_itr, got_trial, is_val, f"{kind} log {name}")
         return
     trials = np.asarray(spec["trials"], dtype=np.int64)
+    rows = 1 if is_val else int(spec.get("rows_per_step", 1))
     itrs = (eval_iterations(spec["iterations"], spec["eval_every"]) if is_val
-            else np.arange(spec["iterations"]))
-    want_itr, want_trial = np.repeat(itrs, len(trials)), np.tile(trials, len(itrs))
+            else np.arange(0, spec["iterations"], spec.get("log_every", 1)))
+    want_itr = np.repeat(itrs, len(trials) * rows)
+    want_trial = np.tile(np.repeat(trials, rows), len(itrs))
     if (len(got_itr) == len(want_itr) and np.array_equal(got_itr, want_itr)
             and np.array_equal(got_trial, want_trial)):
         return
@@ -143,8 +151,9 @@ def check_log_complete(path: str | os.PathLike, name: str | os.PathLike | None =
                                                          for t in trials.tolist())], dtype=int)
     raise ValueError(
         f"{kind} log {name} is incomplete or out of order: {len(got_itr)} rows, expected "
-        f"{len(want_itr)} ({len(trials)} trials x {len(itrs)} iterations); iterations missing "
-        f"for some trial: {_ranges(missing)}. Delete it (and its .work folder) to rebuild it.")
+        f"{len(want_itr)} ({len(trials)} trials x {len(itrs)} iterations"
+        f"{f' x {rows} rows' if rows > 1 else ''}); iterations missing "
+        f"for some trial: {_ranges(missing)}. {advice}")
 
 
 def _check_foreign(itr: np.ndarray, trial: np.ndarray, is_val: bool, what: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..data.registry import facts
 from .noise import noise_name
 
 EXPERIMENTS = ("geomnist_noise", "geomnist_size", "cifar")
@@ -106,4 +107,4 @@ def val_images(lesde: dict, run: Run) -> int:
         per_class = int(run.setting.split("-")[1])  # n{train}-{val}
     else:
         per_class = exp["val_per_class"]
-    return per_class * run.params.get("n_classes", 3)
+    return per_class * run.params.get("n_classes", facts("geomnist").n_classes)

@@ -20,6 +20,11 @@ def numpy_rng(seed: int, experiment: str, trial: int, stream: int) -> np.random.
     return np.random.default_rng(seed_sequence(seed, experiment, trial, stream))
 
 
-def torch_generator(seed: int, experiment: str, trial: int, stream: int) -> torch.Generator:
+def torch_seed(seed: int, experiment: str, trial: int, stream: int) -> int:
+    """A seed for torch's generators (63 bits) from the stream's seed sequence."""
     state = seed_sequence(seed, experiment, trial, stream).generate_state(1, np.uint64)[0]
-    return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)
+    return int(state) & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def torch_generator(seed: int, experiment: str, trial: int, stream: int) -> torch.Generator:
+    return torch.Generator().manual_seed(torch_seed(seed, experiment, trial, stream))

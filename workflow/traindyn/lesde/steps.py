@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.cifar import check_cifar
+from ..data.cifar import FOLDER as CIFAR_FOLDER, check_cifar
+from ..data.noise import corrupt_labels
 from ..workdir import run_fingerprint
 from .datasets import TrainData, cifar10, geomnist
-from .noise import corrupt_labels
 from .seeds import NOISE, numpy_rng
 from .train import RunSpec, train_trials
 
@@ -46,6 +46,6 @@ def train_run(steps: str, val: str, data: str | None = None, *, experiment: str,
     meta = dict(dataset=dataset, p=p, eval_subset=eval_subset, n_train=len(ds.y_train),
                 n_val=len(ds.y_val), n_classes=ds.n_classes, data=data)
     # The run's identity: its parameters, its input data (by content) and its code.
-    inputs = [f"{root}/cifar-10-batches-py"] if dataset == "cifar10" else [data]
+    inputs = [f"{root}/{CIFAR_FOLDER}"] if dataset == "cifar10" else [data]
     fingerprint = run_fingerprint(__name__, run, inputs)
     train_trials(ds, y_used, spec, steps, val, steps + ".work", meta, fingerprint, gpus)

@@ -56,17 +56,26 @@ def label_counts(smp: np.ndarray, true: np.ndarray, label: np.ndarray, k: int) -
     return counts
 
 
+def row_in_step(itr: np.ndarray, trial: np.ndarray) -> np.ndarray:
+    """Each row's index among the consecutive rows of its (iteration, trial): 0 for a log of
+    sampled examples, 0..P-1 for a probe set's P images."""
+    start = np.r_[True, (itr[1:] != itr[:-1]) | (trial[1:] != trial[:-1])]
+    first = np.maximum.accumulate(np.where(start, np.arange(len(itr)), 0))
+    return np.arange(len(itr)) - first
+
+
 def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples: int = 50) -> None:
     for path in (*steps, *vals):
         check_log_complete(path)  # a short or reordered log is an error naming it
     table = pa.concat_tables([read_log(p) for p in steps])
     k = sum(name.startswith("y_logit") for name in table.column_names)
-    itr = table["itr"].to_numpy()
+    logged = np.unique(table["itr"].to_numpy())  # 0..T-1, or every log_every-th iteration
+    itr = np.searchsorted(logged, table["itr"].to_numpy())  # the row's place in the log
     trial = table["trial"].to_numpy()
     y = table["y"].to_numpy().astype(np.int64)
     true = table["true_class"].to_numpy().astype(np.int64)
     logits = np.stack([table[f"y_logit{j}"].to_numpy() for j in range(k)], axis=1)
-    t_max = int(itr.max()) + 1
+    t_max = len(logged)
     means_y, counts_y = class_means(itr, y, logits, t_max, k)
     means_true, _ = class_means(itr, true, logits, t_max, k)
     counts = label_counts(table["smp"].to_numpy(), true, y, k)
@@ -74,21 +83,25 @@ def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples:
     pick = np.unique(np.linspace(0, t_max - 1, n_samples).astype(int))
     rows = np.isin(itr, pick)
     order = np.lexsort((trial[rows], itr[rows]))
-    shape = (len(pick), len(trials))
+    shape = (len(pick), int(rows.sum()) // len(pick))  # trials (x probe rows)
     sample_logits = logits[rows][order].reshape(*shape, k)
     sample_labels = y[rows][order].reshape(shape)
-    cell = (itr, np.searchsorted(trials, trial))  # every trial logs every iteration (checked)
-    trial_labels = np.zeros((t_max, len(trials)), dtype=np.int8)
+    per_trial = len(itr) // (t_max * len(trials))  # rows per trial and iteration (checked)
+    cell = (itr, np.searchsorted(trials, trial) * per_trial + row_in_step(itr, trial))
+    trial_labels = np.zeros((t_max, len(trials) * per_trial), dtype=np.int8)
     trial_labels[cell] = y
-    trial_logits = np.zeros((t_max, len(trials), k), dtype=np.float32)
+    trial_logits = np.zeros((t_max, len(trials) * per_trial, k), dtype=np.float32)
     trial_logits[cell] = logits
     val = pa.concat_tables([read_log(p) for p in vals]).to_pandas()
     loss = val.pivot(index="trial", columns="itr", values="val_loss")
     acc = val.pivot(index="trial", columns="itr", values="val_acc")
     meta = log_metadata(steps[0])
+    # only logs with probe rows or gaps carry these (the paper runs' summaries are unchanged)
+    extra = ({} if per_trial == 1 else {"rows_per_trial": per_trial}) | (
+        {} if np.array_equal(logged, np.arange(t_max)) else {"logged_itrs": logged})
     save_npz(out, means_y=means_y, counts_y=counts_y, means_true=means_true, trials=trials,
              label_counts=counts,
-             sample_itrs=pick, sample_logits=sample_logits, sample_labels=sample_labels,
+             sample_itrs=logged[pick].astype(np.int64), sample_logits=sample_logits, sample_labels=sample_labels,
              val_itrs=loss.columns.to_numpy(), val_loss=loss.to_numpy(), val_acc=acc.to_numpy(),
              trial_labels=trial_labels, trial_logits=trial_logits,
-             log_metadata=json.dumps(meta))
+             log_metadata=json.dumps(meta), **extra)

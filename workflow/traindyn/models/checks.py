@@ -1,0 +1,78 @@
+"""Checks of a model spec against its data before any job: it imports, returns an
+``nn.Module``, takes the data's input channels and gives one logit per class (one dummy forward
+pass on two images). Every message names the config key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .names import ModelError, ModelFactory, resolve_model
+
+
+def _first_conv(model: torch.nn.Module):
+    return next((m for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)),
+                None)
+
+
+def built_model_errors(model: Any, spec: str, *, channels: int, n_classes: int,
+                       image_size: Sequence[int], key: str = "model") -> list[str]:
+    """Problems of a built model against data of ``channels`` x ``image_size`` images in
+    ``n_classes`` classes."""
+    if not isinstance(model, torch.nn.Module):
+        return [f"{key}: {spec} returned {type(model).__name__}, not a torch.nn.Module"]
+    conv = _first_conv(model)
+    if conv is not None and getattr(conv, "groups", 1) == 1 and conv.in_channels != channels:
+        return [f"{key}: the first convolution of {spec} takes {conv.in_channels} input "
+                f"channels, the data have {channels} (set the model's input channels, or the "
+                "data's channels: 1 or 3)"]
+    shape = (2, channels, *image_size)
+    try:
+        param = next(model.parameters(), None)
+        x = torch.zeros(shape, dtype=param.dtype if param is not None else torch.float32)
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            out = model(x)
+        model.train(was_training)
+    except Exception as err:  # the user's forward may raise anything
+        return [f"{key}: a forward pass of {spec} on a batch of shape {shape} failed: "
+                f"{type(err).__name__}: {err}"]
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, n_classes):
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return [f"{key}: {spec} gives output {got} for a batch of 2 images; expected "
+                f"(2, {n_classes}), one logit per class of the data (e.g. num_classes="
+                f"{n_classes})"]
+    return []
+
+
+def model_errors(name: str, kwargs: Mapping[str, Any] | None = None, *, channels: int,
+                 n_classes: int, image_size: Sequence[int], key: str = "model",
+                 workdir: str | Path | None = None) -> list[str]:
+    """Every problem of a model spec, one line each (empty when it is usable)."""
+    try:
+        factory = resolve_model(name, kwargs, key=key, workdir=workdir)
+    except ModelError as err:
+        return [str(err)]
+    call = _call_text(factory)
+    try:
+        model = factory.build(0)
+    except Exception as err:
+        return [f"{key}: {call} raised {type(err).__name__}: {err}"]
+    return built_model_errors(model, call, channels=channels, n_classes=n_classes,
+                              image_size=image_size, key=key)
+
+
+def _call_text(factory: ModelFactory) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in factory.kwargs.items())
+    return f"{factory.name}({args})"
+
+
+def check_model(name: str, kwargs: Mapping[str, Any] | None = None, **data) -> None:
+    """:func:`model_errors` as a :class:`ModelError`."""
+    errs = model_errors(name, kwargs, **data)
+    if errs:
+        raise ModelError("; ".join(errs))
