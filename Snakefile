@@ -45,6 +45,7 @@ include: "workflow/rules/pde.smk"
 include: "workflow/rules/lesde.smk"
 include: "workflow/rules/lesde_analysis.smk"
 include: "workflow/rules/instab.smk"
+include: "workflow/rules/studies.smk"
 include: "workflow/rules/claims.smk"
 
 

@@ -64,6 +64,7 @@ def all_targets():
     files = [
         f for job in family_rules() for key, f in job.output.items() if key != "claims"
     ]
+    files += study_targets()[0]
     if "lesde_logs" in enabled_families():
         files += [
             f"{run.stem}.{kind}.parquet"
@@ -76,7 +77,7 @@ def all_targets():
 def all_claims():
     return [
         job.output.claims for job in family_rules() if "claims" in job.output.keys()
-    ]
+    ] + study_targets()[1]
 
 
 # LE-SDE training jobs: wildcards -> the run the config defines.

@@ -13,7 +13,8 @@ uncertainty is too large to tell; a bound is judged on the measurement's 95% int
 Kinds are kept apart: ``paper`` claims are measured on this run's data against the papers;
 ``extra`` rows measure something beyond the papers (with our own bands, or none: verdict
 ``measured``); ``self-check`` claims test the code on synthetic inputs or compare the
-configuration with the paper's (they say nothing about whether the run reproduces the paper).
+configuration with the paper's (they say nothing about whether the run reproduces the paper);
+``study`` rows are the statistics of a study of the user's own model and data.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ from .stats import (FAIL, INCONCLUSIVE, PASS, Z, agree_verdict, as_estimate, bou
 
 NA, MEASURED = "not-applicable", "measured"
 VERDICTS = (PASS, FAIL, INCONCLUSIVE, NA, MEASURED)
-PAPER, EXTRA, SELF_CHECK = "paper", "extra", "self-check"
-KINDS = (PAPER, EXTRA, SELF_CHECK)
+PAPER, EXTRA, SELF_CHECK, STUDY = "paper", "extra", "self-check", "study"
+KINDS = (PAPER, EXTRA, SELF_CHECK, STUDY)
 ANY_SCALE, PAPER_SCALE = "any", "paper"  # the run scales a claim's expected value is meant for
 REFERENCE = ("evaluated by `make reference` (workflow/configs/reference.yaml) and the paper "
              "config, whose ensembles have the paper's size")
@@ -126,10 +127,11 @@ class ClaimSet:
                   reason: str, **kw) -> Claim:
         """Record an Estimate (value, standard error, where the error comes from)."""
         est = as_estimate(est)
+        fail = FAIL if verdict != MEASURED else MEASURED  # a bare measurement judges nothing
         if not math.isfinite(est.value):
-            verdict, reason = FAIL, "no finite measurement"
+            verdict, reason = fail, "no finite measurement"
         elif not math.isfinite(est.se):
-            verdict, reason = FAIL, "its uncertainty is not finite (too few usable resamples)"
+            verdict, reason = fail, "its uncertainty is not finite (too few usable resamples)"
         return self._add(id, statement, est.value, expected, tol, verdict, reason,
                          uncertainty=est.se if est.method != "exact" else None,
                          method="" if est.method == "exact" else est.method, **kw)
@@ -330,6 +332,9 @@ SECTIONS = {
             "numbers (our own checks and extras); they do not count towards the paper claims."),
     SELF_CHECK: ("Self-checks", "Checks of the code on synthetic inputs, and comparisons of "
                  "the configuration with the paper's. They do not measure the run's results."),
+    STUDY: ("Studies", "The papers' analyses on your own models and data (config `studies`): "
+            "measurements with their uncertainty, no paper expectations; the null control of "
+            "each instability study is a check that can fail."),
 }
 MARKS = {PASS: "PASS", FAIL: "**FAIL**", INCONCLUSIVE: "inconclusive", NA: "n/a",
          MEASURED: "measured"}

@@ -223,6 +223,10 @@ def check_filled_config(config: dict[str, Any], schema: Mapping[str, Any]) -> No
     and external-data problem."""
     coerce_integers(config, schema)
     problems = consistency_errors(config) + memory_errors(config) + external_data_errors(config)
+    if config.get("studies"):
+        from .studies.checks import study_errors
+
+        problems += study_errors(config["studies"])
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 

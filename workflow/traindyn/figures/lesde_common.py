@@ -10,8 +10,6 @@ import numpy as np
 from ..atomic import load_npz
 from ..scales import TOO_SMALL
 
-GEOMNIST_CLASSES = ("triangle", "rectangle", "ellipse")  # the generator's order
-CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer")
 CIFAR = "CIFAR-10"
 NO_CIFAR = ("needs CIFAR-10: lesde.cifar is off (no data set can be downloaded on this machine; "
             "workflow/configs/paper.yaml runs it)")
@@ -33,7 +31,11 @@ def by_group(paths: Sequence[str], names: Sequence[Any]) -> dict[Any, list[dict]
 
 
 def class_names(dataset: str, k: int) -> list[str]:
-    names = GEOMNIST_CLASSES if dataset == "GeoMNIST" else CIFAR_CLASSES
+    """'c: name' per class, the names from the data-set table (by title), else the index."""
+    from ..data.registry import TABLE
+
+    known = {f.title: f.class_names for f in TABLE.values() if f.class_names}
+    names = known.get(dataset, ())
     return [f"{c}: {names[c]}" if c < len(names) else str(c) for c in range(k)]
 
 

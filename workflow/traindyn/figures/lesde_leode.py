@@ -35,11 +35,17 @@ def fig5_stats(curve: np.ndarray, means: np.ndarray, align: int, tail: int) -> d
     """Simulated (rescaled) vs measured class-0 logits: their ends (mean of the last ``tail``
     iterations) on the two coordinates not used for the rescale, and the Pearson r over time of
     every coordinate against the data smoothed over SMOOTH iterations."""
-    others = [j for j in range(3) if j != align]
-    smooth = np.stack([moving_average(means[:, 0, j], SMOOTH) for j in range(3)], axis=1)
+    k = means.shape[2]
+    others = [j for j in range(k) if j != align]
+    smooth = np.stack([moving_average(means[:, 0, j], SMOOTH) for j in range(k)], axis=1)
     return dict(sim_end=[float(v) for v in curve[-tail:].mean(axis=0)[others]],
                 data_end=[float(v) for v in means[-tail:, 0].mean(axis=0)[others]],
-                corr=[float(np.corrcoef(curve[:, j], smooth[:, j])[0, 1]) for j in range(3)])
+                corr=[float(np.corrcoef(curve[:, j], smooth[:, j])[0, 1]) for j in range(k)])
+
+
+def estimators(k: int) -> tuple:
+    """The estimators that apply to K classes (the authors' L estimator is for K = 3 only)."""
+    return ESTIMATORS if k == 3 else ESTIMATORS[:1]
 
 
 def simulated_stats(s: Mapping[str, np.ndarray], name: str, kind: str, *, window: int,
@@ -69,7 +75,10 @@ def build_fig5(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
         means = runs[0]["means_y"]
         t = np.arange(len(means))
         x0 = initial_conditions(means[0], n_trials, np.random.default_rng([seed, 0]))
-        for ax, (kind, estimator) in zip(row, ESTIMATORS):
+        if means.shape[1] != 3:
+            row[1].text(0.5, 0.5, "L estimator: K = 3 only", ha="center",
+                        transform=row[1].transAxes)
+        for ax, (kind, estimator) in zip(row, estimators(means.shape[1])):
             st = stats[name, kind] = ensemble_estimates(
                 lambda s: simulated_stats(s, name, kind, window=window, n_trials=n_trials,
                                           seed=seed), runs, f"fig5/{name}/{kind}", N_BOOT_SIM)
@@ -78,7 +87,7 @@ def build_fig5(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
             tail = min(1000, len(t) // 4)
             curve, factor = rescaled_mean(sim_mean, means, 0, _align(name, kind), tail)
             marks = np.linspace(0, len(t) - 1, 20).astype(int)
-            for j in range(3):
+            for j in range(means.shape[2]):
                 r = st["corr"][j]
                 ax.scatter(t[::5], means[::5, 0, j], s=2, alpha=0.3, color=f"C{j}")
                 ax.plot(t, curve[:, j], color=f"C{j}", lw=1.5,

@@ -24,9 +24,12 @@ def _batch(model: torch.nn.Module, batch: int, channels: int, image_size: Sequen
 
 def forward_flops(model: torch.nn.Module, *, channels: int, image_size: Sequence[int],
                   n_classes: int, batch: int = 1) -> float:
-    x, _ = _batch(model, batch, channels, image_size, n_classes)
+    """FLOPs of one forward pass in eval mode (as a test pass runs; BatchNorm then needs no
+    batch statistics, so a batch of one works)."""
+    twin = copy.deepcopy(model).eval()
+    x, _ = _batch(twin, batch, channels, image_size, n_classes)
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        model(x)
+        twin(x)
     return float(counter.get_total_flops())
 
 

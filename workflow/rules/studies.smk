@@ -1,0 +1,286 @@
+# Studies: your own model and data through both papers' analyses (config `studies`,
+# docs/studies.md). Paths and job parameters come from traindyn.studies.spec; a user's model
+# file (and the local files it imports) is a code input of the study's training jobs.
+from traindyn.models.names import model_files
+from traindyn.studies import spec as study_spec
+from traindyn.studies.budget import minutes as study_minutes
+
+STUDIES = study_spec.enabled(config["studies"])
+
+
+wildcard_constraints:
+    study=r"[A-Za-z0-9][A-Za-z0-9_-]*",
+
+STUDY_GPUS = max([s["train"]["gpu"] for s in STUDIES.values()], default=0)
+
+
+def study(w):
+    return STUDIES[w.study]
+
+
+def study_code(step):
+    """The step's library closure and the study's own model files."""
+    return lambda w: step_code(step) + model_files(study(w)["model"]["name"])
+
+
+def study_title(name):
+    from traindyn.data.registry import facts
+
+    return facts(STUDIES[name]["data"]["name"]).title
+
+
+rule study_copies:
+    input:
+        code=study_code("instab.copies:copies_run"),
+    output:
+        out="results/studies/{study}/copies/seed{seed}.parquet",
+        divergence="results/studies/{study}/copies/seed{seed}.divergence.npz",
+    log:
+        "results/logs/studies/{study}/copies/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/study_copies/{study}/seed{seed}.tsv"
+    conda:
+        ENV
+    threads: 2
+    resources:
+        **gpu_resources(STUDY_GPUS),
+        runtime=lambda w: study_minutes(study(w), "copies", BUDGET),
+    params:
+        step="instab.copies:copies_run",
+        kwargs=lambda w: dict(
+            study_spec.copies_kwargs(w.study, study(w), int(w.seed)),
+            gpus=study(w)["train"]["gpu"],
+        ),
+    script:
+        STEP
+
+
+rule study_divisor:
+    input:
+        code=study_code("instab.copies:copies_run"),
+    output:
+        out="results/studies/{study}/lr/n{n}.parquet",
+        divergence="results/studies/{study}/lr/n{n}.divergence.npz",
+    log:
+        "results/logs/studies/{study}/lr/n{n}.log",
+    benchmark:
+        "results/benchmarks/study_divisor/{study}/n{n}.tsv"
+    conda:
+        ENV
+    threads: 2
+    resources:
+        **gpu_resources(STUDY_GPUS),
+        runtime=lambda w: study_minutes(study(w), "divisor", BUDGET),
+    params:
+        step="instab.copies:copies_run",
+        kwargs=lambda w: dict(
+            study_spec.divisor_kwargs(w.study, study(w), int(w.n)),
+            gpus=study(w)["train"]["gpu"],
+        ),
+    script:
+        STEP
+
+
+rule study_trials:
+    input:
+        code=study_code("lesde.trials:trials_run"),
+    output:
+        steps="results/studies/{study}/lesde/{setting}/trials{lo}-{hi}.steps.parquet",
+        val="results/studies/{study}/lesde/{setting}/trials{lo}-{hi}.val.parquet",
+    log:
+        "results/logs/studies/{study}/lesde/{setting}/trials{lo}-{hi}.log",
+    benchmark:
+        "results/benchmarks/study_trials/{study}/{setting}/trials{lo}-{hi}.tsv"
+    conda:
+        ENV
+    threads: 2
+    resources:
+        **gpu_resources(STUDY_GPUS),
+        runtime=lambda w: study_minutes(
+            study(w), "trials", BUDGET, int(w.hi) - int(w.lo)
+        ),
+    params:
+        step="lesde.trials:trials_run",
+        kwargs=lambda w: dict(
+            study_spec.trials_kwargs(
+                w.study,
+                study(w),
+                study_spec.setting_noise(study(w), w.setting),
+                int(w.lo),
+                int(w.hi),
+            ),
+            gpus=study(w)["train"]["gpu"],
+        ),
+    script:
+        STEP
+
+
+rule study_lesde_summary:
+    input:
+        steps=lambda w: study_spec.lesde_logs(w.study, study(w), w.setting, "steps"),
+        vals=lambda w: study_spec.lesde_logs(w.study, study(w), w.setting, "val"),
+        code=step_code("lesde.summary:summarize"),
+    output:
+        out="results/studies/{study}/lesde/{setting}/summary.npz",
+    log:
+        "results/logs/studies/{study}/lesde/{setting}/summary.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="lesde.summary:summarize",
+        kwargs={},
+    script:
+        STEP
+
+
+rule study_instability:
+    input:
+        runs=lambda w: study_spec.copies_outputs(w.study, study(w)),
+        divergences=lambda w: [
+            p.replace(".parquet", ".divergence.npz")
+            for p in study_spec.copies_outputs(w.study, study(w))
+        ],
+        code=step_code("studies.figures:build_instability"),
+    output:
+        md="figures/studies/{study}/table1_accuracy.md",
+        tex="figures/studies/{study}/table1_accuracy.tex",
+        csv="figures/studies/{study}/table1_accuracy.csv",
+        pdf="figures/studies/{study}/table1_accuracy.pdf",
+        png=report(
+            "figures/studies/{study}/table1_accuracy.png",
+            caption="../report/study_instability.rst",
+            category="Studies",
+            subcategory="{study}",
+        ),
+        claims="results/claims/studies/{study}/instability.json",
+    log:
+        "results/logs/studies/{study}/instability.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="studies.figures:build_instability",
+        kwargs=lambda w: dict(
+            name=w.study, stat_epochs=study(w)["instability"]["stat_epochs"]
+        ),
+    script:
+        STEP
+
+
+rule study_divisors_figure:
+    input:
+        runs=lambda w: study_spec.divisor_outputs(w.study, study(w)),
+        divergences=lambda w: [
+            p.replace(".parquet", ".divergence.npz")
+            for p in study_spec.divisor_outputs(w.study, study(w))
+        ],
+        code=step_code("studies.figures:build_divisors"),
+    output:
+        pdf="figures/studies/{study}/fig2_divergence.pdf",
+        png=report(
+            "figures/studies/{study}/fig2_divergence.png",
+            caption="../report/study_divisors.rst",
+            category="Studies",
+            subcategory="{study}",
+        ),
+        claims="results/claims/studies/{study}/divisors.json",
+    log:
+        "results/logs/studies/{study}/divisors.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="studies.figures:build_divisors",
+        kwargs=lambda w: dict(name=w.study, ns=study_spec.divisors(study(w))),
+    script:
+        STEP
+
+
+LESDE_FIGURES = ("fig1", "fig3", "collapse", "fig5")
+
+
+rule study_lesde:
+    input:
+        summaries=lambda w: study_spec.lesde_summaries(w.study, study(w)),
+        code=step_code("studies.figures:build_lesde"),
+    output:
+        **{
+            f"{fig}_pdf": f"figures/studies/{{study}}/lesde_{fig}.pdf"
+            for fig in LESDE_FIGURES
+        },
+        **{
+            f"{fig}_png": report(
+                f"figures/studies/{{study}}/lesde_{fig}.png",
+                caption="../report/study_lesde.rst",
+                category="Studies",
+                subcategory="{study}",
+            )
+            for fig in LESDE_FIGURES
+        },
+        claims="results/claims/studies/{study}/lesde.json",
+    log:
+        "results/logs/studies/{study}/lesde.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="studies.figures:build_lesde",
+        kwargs=lambda w: dict(
+            ps=[p for _, p in study_spec.lesde_settings(study(w))],
+            name=w.study,
+            data_title=study_title(w.study),
+            **{
+                k: study(w)["lesde"][k] for k in ("window", "tail_n", "sim_trials")
+            },
+            seed=study(w)["train"]["seed"],
+        ),
+    script:
+        STEP
+
+
+rule study_lesde_phase:
+    input:
+        summaries=lambda w: study_spec.lesde_summaries(w.study, study(w)),
+        code=step_code("studies.figures:build_lesde_phase"),
+    output:
+        pdf="figures/studies/{study}/lesde_fig4.pdf",
+        png=report(
+            "figures/studies/{study}/lesde_fig4.png",
+            caption="../report/study_lesde.rst",
+            category="Studies",
+            subcategory="{study}",
+        ),
+    log:
+        "results/logs/studies/{study}/lesde_phase.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="studies.figures:build_lesde_phase",
+        kwargs=lambda w: dict(
+            ps=[p for _, p in study_spec.lesde_settings(study(w))],
+            tail_n=study(w)["lesde"]["tail_n"],
+            n_train=study(w)["data"]["train_per_class"] or 0,
+        ),
+    script:
+        STEP
+
+
+def study_targets():
+    """Every deliverable of the enabled studies (figures, tables) and their claim files."""
+    files, claims = [], []
+    for name, s in STUDIES.items():
+        out = study_spec.figures_dir(name)
+        if s["instability"]["enabled"]:
+            files += [f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")]
+            claims.append(f"results/claims/studies/{name}/instability.json")
+            if study_spec.divisors(s):
+                files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
+                claims.append(f"results/claims/studies/{name}/divisors.json")
+        if s["lesde"]["enabled"]:
+            files += [f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")]
+            claims.append(f"results/claims/studies/{name}/lesde.json")
+            if len(s["lesde"]["ps"]) > 1:
+                files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
+    return files, claims

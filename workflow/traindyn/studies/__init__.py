@@ -1,0 +1,1 @@
+"""Studies: the papers' analyses on your own model and data (config ``studies``)."""

@@ -1,0 +1,99 @@
+"""Checks of the config's studies before any job (the Snakefile's config checks, so also
+``snakemake -n``): names that would share a folder, a data set whose root is missing or in the
+wrong format, a model that does not import, is not an ``nn.Module``, or does not fit the data
+(input channels, one logit per class), layers the model does not have, and recipes that cannot
+run. Every problem names its key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .spec import data_kwargs, enabled, shape
+
+
+def name_errors(studies: Mapping[str, Any]) -> list[str]:
+    """Two studies whose names differ only in case would write into one folder on a
+    case-insensitive file system."""
+    seen: dict[str, str] = {}
+    errs = []
+    for name in studies:
+        low = name.lower()
+        if low in seen:
+            errs.append(f"studies: {seen[low]!r} and {name!r} collide (output folders "
+                        "results/studies/<name> differ only in case)")
+        seen[low] = name
+    return errs
+
+
+def recipe_errors(name: str, study: Mapping[str, Any]) -> list[str]:
+    key = f"studies.{name}"
+    inst, les, t = study["instability"], study["lesde"], study["train"]
+    errs = []
+    if not (inst["enabled"] or les["enabled"]):
+        errs.append(f"{key}: no analysis enabled (set instability.enabled or lesde.enabled)")
+    if inst["enabled"]:
+        if 1 not in inst["ks"]:
+            errs.append(f"{key}.instability.ks must include 1: the k = 1 copy is plain SGD and "
+                        "the twin of the null control")
+        if inst["stat_epochs"] > t["epochs"]:
+            errs.append(f"{key}.instability.stat_epochs ({inst['stat_epochs']}) exceeds "
+                        f"train.epochs ({t['epochs']})")
+    late = [m for m in t["milestones"] if m >= t["epochs"]]
+    if late:
+        errs.append(f"{key}.train.milestones {late} are not below epochs ({t['epochs']})")
+    if les["enabled"] and les["trials_per_job"] > les["trials"]:
+        errs.append(f"{key}.lesde.trials_per_job ({les['trials_per_job']}) exceeds trials "
+                    f"({les['trials']})")
+    if t["device"] == "cpu" and t["gpu"] > 0:
+        errs.append(f"{key}.train.device is cpu but train.gpu asks the scheduler for GPUs")
+    return errs
+
+
+def model_and_data_errors(name: str, study: Mapping[str, Any], workdir: Path) -> list[str]:
+    from ..data.images import data_errors
+
+    key = f"studies.{name}"
+    errs = data_errors(**data_kwargs(name, study), key=f"{key}.data")
+    if errs:
+        return errs  # the model cannot be checked against data that are not there
+    channels, classes, size = shape(study)
+    if None in (channels, classes, size):
+        return []  # only the files tell (ImageFolder, torchvision class): checked in the job
+    from ..models.checks import model_errors
+
+    model = study["model"]
+    errs = model_errors(model["name"], model["kwargs"], channels=channels, n_classes=classes,
+                        image_size=size, key=f"{key}.model", workdir=workdir)
+    if not errs and study["instability"]["enabled"]:
+        errs = layer_errors(name, study, workdir)
+    return errs
+
+
+def layer_errors(name: str, study: Mapping[str, Any], workdir: Path) -> list[str]:
+    """Watched layers must be parameters (or modules with a weight) of the model."""
+    from ..models.names import resolve_model
+
+    layers = study["instability"]["layers"]
+    if not layers:
+        return []
+    model = resolve_model(study["model"]["name"], study["model"]["kwargs"],
+                          workdir=workdir).build(0)
+    params = {n for n, _ in model.named_parameters()}
+    params |= {n for n, m in model.named_modules() if getattr(m, "weight", None) is not None}
+    missing = [layer for layer in layers if layer not in params]
+    if missing:
+        return [f"studies.{name}.instability.layers {missing} are not parameters or weighted "
+                f"layers of the model (e.g. {sorted(params)[:4]})"]
+    return []
+
+
+def study_errors(studies: Mapping[str, Any], workdir: str | Path = ".") -> list[str]:
+    """Every problem of the config's studies, one line each."""
+    workdir = Path(workdir).resolve()
+    errs = name_errors(studies)
+    for name, study in enabled(studies).items():
+        errs += recipe_errors(name, study)
+        errs += model_and_data_errors(name, study, workdir)
+    return errs

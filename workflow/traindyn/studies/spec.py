@@ -1,0 +1,143 @@
+"""A study of the config (``studies.<name>``: your model, your data, a recipe, the analyses)
+as the pipeline's jobs: plain functions from the validated config section to job parameters and
+output paths, shared by the rules and the tests.
+
+Output layout (``name`` is the study's key):
+
+* ``results/studies/<name>/copies/seed<s>.parquet`` (+ ``.divergence.npz``): k perturbed copies
+  and the null control of one seed (the instability analysis, SI Table 1 style);
+* ``results/studies/<name>/lr/n<n>.parquet`` (+ ``.divergence.npz``): copies at lr / n (SI
+  Figure 2 style);
+* ``results/studies/<name>/lesde/p<p>/trials<a>-<b>.{steps,val}.parquet`` and ``summary.npz``;
+* ``figures/studies/<name>/...``: the figures and tables; ``results/claims/studies/<name>/...``:
+  the study's statistics (measurements with uncertainty, no paper expectations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..data.registry import facts
+from ..lesde.noise import noise_name
+
+ANALYSES = ("instability", "lesde")
+
+
+def enabled(studies: Mapping[str, Any]) -> dict[str, dict]:
+    return {name: s for name, s in studies.items() if s["enabled"]}
+
+
+def data_kwargs(name: str, study: Mapping[str, Any], label_noise: float = 0.0) -> dict:
+    """Keyword arguments of :func:`traindyn.data.images.load_images` (plain values)."""
+    d = study["data"]
+    keys = ("root", "download", "torchvision_class", "classes", "train_per_class",
+            "test_per_class", "image_size", "channels", "pixel_noise", "normalize", "seed")
+    return dict(name=d["name"], **{k: d[k] for k in keys}, label_noise=label_noise,
+                replace=d["replace"])
+
+
+def shape(study: Mapping[str, Any]) -> tuple[int | None, int | None, tuple | None]:
+    """(channels, classes, (H, W)) the model will see, from the data set's facts and the
+    study's overrides; None where only the files can tell (ImageFolder, torchvision classes)."""
+    d = study["data"]
+    f = facts(d["name"])
+    channels = d["channels"] or f.channels
+    classes = len(d["classes"]) if d["classes"] else f.n_classes
+    size = d["image_size"]
+    size = (size, size) if isinstance(size, int) else tuple(size) if size else f.image_size
+    return channels, classes, size
+
+
+def recipe(study: Mapping[str, Any]) -> dict:
+    """The SGD recipe of the instability runs."""
+    t = study["train"]
+    return {k: t[k] for k in ("lr", "momentum", "weight_decay", "nesterov", "batch", "epochs",
+                              "milestones", "dtype", "device")}
+
+
+def model_args(study: Mapping[str, Any]) -> dict:
+    return dict(model=study["model"]["name"], model_kwargs=dict(study["model"]["kwargs"]))
+
+
+def copies_seeds(study: Mapping[str, Any]) -> list[int]:
+    inst = study["instability"]
+    return list(inst["seeds"]) if inst["enabled"] else []
+
+
+def _copies(name: str, study: Mapping[str, Any], seed: int, ks: list[int], lr: float) -> dict:
+    inst = study["instability"]
+    return dict(**model_args(study), data=data_kwargs(name, study), study=name, ks=ks, seed=seed,
+                **dict(recipe(study), lr=lr), layers=list(inst["layers"]),
+                divergence_every=inst["divergence_every"], test_batch=inst["test_batch"],
+                augment=inst["augment"])
+
+
+def copies_kwargs(name: str, study: Mapping[str, Any], seed: int) -> dict:
+    """One seed's copies: every k of the study and the null control (SI Table 1 style)."""
+    return _copies(name, study, seed, list(study["instability"]["ks"]), study["train"]["lr"])
+
+
+def divisor_kwargs(name: str, study: Mapping[str, Any], n: int) -> dict:
+    """The copies at lr / n (k = 1, the divisor runs' k, and the control) of the first seed,
+    whose weight divergence against the learning rate is SI Figure 2's question."""
+    inst = study["instability"]
+    return _copies(name, study, inst["seeds"][0], [1, inst["divisors"]["k"]],
+                   study["train"]["lr"] / n)
+
+
+def divisors(study: Mapping[str, Any]) -> list[int]:
+    inst = study["instability"]
+    return list(inst["divisors"]["ns"]) if inst["enabled"] else []
+
+
+def lesde_settings(study: Mapping[str, Any]) -> list[tuple[str, float]]:
+    """(setting name, label noise) of the LE-SDE analysis: p0.0, p0.2, ..."""
+    les = study["lesde"]
+    return [(f"p{noise_name(p)}", p) for p in les["ps"]] if les["enabled"] else []
+
+
+def lesde_chunks(study: Mapping[str, Any]) -> list[tuple[int, int]]:
+    les = study["lesde"]
+    return [(a, min(a + les["trials_per_job"], les["trials"]))
+            for a in range(0, les["trials"], les["trials_per_job"])]
+
+
+def trials_kwargs(name: str, study: Mapping[str, Any], p: float, lo: int, hi: int) -> dict:
+    les, t = study["lesde"], study["train"]
+    return dict(**model_args(study), data=data_kwargs(name, study, p), study=name,
+                trials=[lo, hi], iterations=les["iterations"],
+                lr=les["lr"] if les["lr"] is not None else t["lr"], seed=t["seed"],
+                batch=les["batch"], momentum=les["momentum"], weight_decay=les["weight_decay"],
+                log_every=les["log_every"], probe_per_class=les["probe_per_class"],
+                eval_every=les["eval_every"], eval_per_class=les["eval_per_class"],
+                strategy=les["strategy"], dtype=t["dtype"], device=t["device"])
+
+
+def root(name: str) -> str:
+    return f"results/studies/{name}"
+
+
+def figures_dir(name: str) -> str:
+    return f"figures/studies/{name}"
+
+
+def copies_outputs(name: str, study: Mapping[str, Any]) -> list[str]:
+    return [f"{root(name)}/copies/seed{s}.parquet" for s in copies_seeds(study)]
+
+
+def divisor_outputs(name: str, study: Mapping[str, Any]) -> list[str]:
+    return [f"{root(name)}/lr/n{n}.parquet" for n in divisors(study)]
+
+
+def lesde_logs(name: str, study: Mapping[str, Any], setting: str, kind: str) -> list[str]:
+    return [f"{root(name)}/lesde/{setting}/trials{a}-{b}.{kind}.parquet"
+            for a, b in lesde_chunks(study)]
+
+
+def lesde_summaries(name: str, study: Mapping[str, Any]) -> list[str]:
+    return [f"{root(name)}/lesde/{s}/summary.npz" for s, _ in lesde_settings(study)]
+
+
+def setting_noise(study: Mapping[str, Any], setting: str) -> float:
+    return dict(lesde_settings(study))[setting]
