@@ -11,6 +11,7 @@ STUDIES = study_spec.enabled(config["studies"])
 wildcard_constraints:
     study=r"[A-Za-z0-9][A-Za-z0-9_-]*",
 
+
 STUDY_GPUS = max([s["train"]["gpu"] for s in STUDIES.values()], default=0)
 
 
@@ -230,9 +231,7 @@ rule study_lesde:
             ps=[p for _, p in study_spec.lesde_settings(study(w))],
             name=w.study,
             data_title=study_title(w.study),
-            **{
-                k: study(w)["lesde"][k] for k in ("window", "tail_n", "sim_trials")
-            },
+            **{k: study(w)["lesde"][k] for k in ("window", "tail_n", "sim_trials")},
             seed=study(w)["train"]["seed"],
         ),
     script:
@@ -273,13 +272,17 @@ def study_targets():
     for name, s in STUDIES.items():
         out = study_spec.figures_dir(name)
         if s["instability"]["enabled"]:
-            files += [f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")]
+            files += [
+                f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")
+            ]
             claims.append(f"results/claims/studies/{name}/instability.json")
             if study_spec.divisors(s):
                 files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
                 claims.append(f"results/claims/studies/{name}/divisors.json")
         if s["lesde"]["enabled"]:
-            files += [f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")]
+            files += [
+                f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")
+            ]
             claims.append(f"results/claims/studies/{name}/lesde.json")
             if len(s["lesde"]["ps"]) > 1:
                 files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
