@@ -63,3 +63,15 @@ def test_dtype_check_without_float64_logs_says_what_to_run(tmp_path):
                            "--out", str(tmp_path / "out.md")], capture_output=True, text=True)
     assert proc.returncode == 1 and "make reference-float64" in proc.stderr
     assert not (tmp_path / "out.md").exists()
+
+
+def test_the_float64_overlay_passes_the_config_checks(tmp_path):
+    """The float64 check merges over config.yaml and reference.yaml: their replicates must not
+    leak into its three-level, 50-trial comparison."""
+    from test_workflow import planned_jobs_cmd
+
+    configs = [str(ROOT / f) for f in ("config.yaml", "workflow/configs/reference.yaml",
+                                       "workflow/configs/reference_float64.yaml")]
+    jobs = planned_jobs_cmd(["-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+                             "--configfile", *configs])
+    assert jobs["lesde_train"] == 3
