@@ -13,6 +13,7 @@ sys.path.insert(0, f"{workflow.basedir}/workflow")
 
 from traindyn.config import canonicalize, check_config, check_yaml, load_schema
 from traindyn.config_checks import check_filled_config
+from traindyn.config_types import normalize
 
 min_version("9.0")
 
@@ -25,9 +26,11 @@ for path in ["config.yaml", *workflow.overwrite_configfiles]:
 configfile: "config.yaml"
 
 
-# Before any job: clear messages naming each bad key, schema defaults filled in, then the rules
-# across keys, the memory the jobs would need and the external data they read.
+# Before any job: values in the schema's types (--config text, 0 vs 0.0), clear messages naming
+# each bad key, schema defaults filled in, then the rules across keys, the memory and time the
+# jobs would need and the external data they read.
 SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+normalize(config, load_schema(SCHEMA))
 check_config(config, SCHEMA)
 validate(config, SCHEMA)
 check_filled_config(config, load_schema(SCHEMA))

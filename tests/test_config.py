@@ -204,3 +204,77 @@ def test_yaml_syntax_errors_name_file_and_line(tmp_path):
     bad.write_text("targets:\n  si_heat: true\n  si_pde: [true\nheat: {}\n")
     with pytest.raises(ConfigError, match=r"config\.yaml, line \d+, column \d+: not valid YAML"):
         check_yaml(bad)
+
+
+# ---------------------------------------------------------------- finite numbers, value types
+
+from traindyn.config_types import normalize  # noqa: E402
+
+NON_FINITE = [
+    (["lesde", "geomnist_noise", "lr"], float("nan"), "lesde.geomnist_noise.lr: nan"),
+    (["lesde", "geomnist_noise", "lr"], float("inf"), "lesde.geomnist_noise.lr: inf"),
+    (["heat", "sweep", "dt_min"], float("nan"), "heat.sweep.dt_min: nan"),
+    (["lesde", "geomnist_noise", "ps"], [0.0, float("nan")], "lesde.geomnist_noise.ps[1]: nan"),
+    (["heat", "panels"], [float("nan")], "heat.panels[0]: nan"),
+    (["pde", "iterations"], float("inf"), "pde.iterations: inf"),
+    (["budget", "safety"], float("-inf"), "budget.safety: -inf"),
+]
+
+
+@pytest.mark.parametrize("path,value,message", NON_FINITE, ids=[m for *_, m in NON_FINITE])
+def test_non_finite_numbers_are_refused_naming_the_key(schema, quick, path, value, message):
+    """JSON Schema's bounds let NaN through (every comparison with it is false): one rule in
+    the schema layer refuses NaN and infinities for every numeric key, list items included."""
+    config = _set(copy.deepcopy(quick), path, value)
+    with pytest.raises(ConfigError) as err:
+        check_config(normalize(config, schema), schema)
+    assert f"{message} is not a finite number" in str(err.value)
+    assert str(err.value).count(message) == 1  # one line per key, not a type error besides
+
+
+def test_every_numeric_schema_key_is_covered_by_the_finite_rule(schema):
+    """The rule walks the values, so no key can be left out: try NaN at every number key."""
+    filled = _filled({})
+    paths = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, (*path, k))
+        elif isinstance(node, float):
+            paths.append(path)
+    walk(filled, ())
+    assert len(paths) > 20
+    for path in paths:
+        config = _set(copy.deepcopy(filled), list(path), float("nan"))
+        with pytest.raises(ConfigError, match=r"is not a finite number"):
+            check_config(config, schema)
+
+
+def test_command_line_text_becomes_the_number_it_spells(schema):
+    """Snakemake hands nested --config values over as text (YAML BaseLoader):
+    `--config lesde={geomnist_noise: {lr: 0.02}}` gives '0.02'."""
+    config = {"lesde": {"geomnist_noise": {"lr": "0.02", "trials": "3", "enabled": "true",
+                                           "ps": ["0", "0.5"], "eval_subset": "null"}},
+              "pde": {"iterations": "1e3"}, "instab": {"table1": {"seeds": ["1", "2"]}}}
+    normalize(config, schema)
+    check_config(config, schema)
+    noise = config["lesde"]["geomnist_noise"]
+    assert noise == {"lr": 0.02, "trials": 3, "enabled": True, "ps": [0.0, 0.5],
+                     "eval_subset": None}
+    assert config["pde"]["iterations"] == 1000 and type(config["pde"]["iterations"]) is int
+    assert config["instab"]["table1"]["seeds"] == [1, 2]
+    bad = normalize({"heat": {"max_steps": "many"}, "pde": {"dtype": "1.5"}}, schema)
+    assert bad == {"heat": {"max_steps": "many"}, "pde": {"dtype": "1.5"}}  # left to the schema
+    with pytest.raises(ConfigError, match="heat.max_steps: 'many' is not of type 'integer'"):
+        check_config(bad, schema)
+
+
+def test_integers_for_number_keys_become_floats(schema):
+    """p = 0 and p = 0.0 are one value: the jobs' parameters must not differ as text."""
+    config = normalize({"lesde": {"geomnist_noise": {"ps": [0, 1]}}, "heat": {"panels": [1]},
+                        "instab": {"pixel_noise": 0}}, schema)
+    assert config["lesde"]["geomnist_noise"]["ps"] == [0.0, 1.0]
+    assert all(type(v) is float for v in config["lesde"]["geomnist_noise"]["ps"])
+    assert type(config["heat"]["panels"][0]) is float
+    assert type(config["instab"]["pixel_noise"]) is float

@@ -6,6 +6,7 @@ defaults), so a bad config stops the workflow before any job starts with every p
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -63,11 +64,34 @@ def _describe(error: jsonschema.ValidationError, defs: Mapping[str, Any]) -> str
     return f"{where}: {error.message} [schema rule: {error.validator}]{hint}"
 
 
+def non_finite(value: Any, path: tuple = ()) -> list[tuple]:
+    """Key paths of every NaN or infinity in ``value`` (list items included)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in non_finite(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in non_finite(v, (*path, i))]
+    return []
+
+
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    # One rule for every numeric key: JSON Schema's bounds let NaN through (every comparison
+    # with it is false), and a NaN learning rate or dt trains or plots garbage with exit 0.
+    bad = non_finite(config)
+    problems = [f"{key_path(p)}: {_get(config, p)} is not a finite number [schema rule: finite] "
+                "— NaN and infinities are refused for every numeric key" for p in bad]
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = validator_cls(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e, schema.get("$defs", {})) for e in errors]
+    return problems + [_describe(e, schema.get("$defs", {})) for e in errors
+                       if tuple(e.absolute_path) not in bad]
+
+
+def _get(config: Any, path: tuple) -> Any:
+    for p in path:
+        config = config[p]
+    return config
 
 
 def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | str | os.PathLike) -> None:

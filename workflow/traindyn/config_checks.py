@@ -1,7 +1,7 @@
-"""Checks of a schema-valid, default-filled config that one key alone cannot express: integral
-floats made integers, sweep values that collide, rules across keys, memory the jobs would need,
-and external data that must be present. All run before any job (the Snakefile calls
-:func:`check_filled_config`), and every problem names its key."""
+"""Checks of a schema-valid, default-filled config that one key alone cannot express: values in
+the schema's types (:mod:`.config_types`), sweep values that collide, rules across keys, the
+memory and time the jobs would need, and external data that must be present. All run before any
+job (the Snakefile calls :func:`check_filled_config`), and every problem names its key."""
 
 from __future__ import annotations
 
@@ -10,57 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError
+from .config_types import normalize
 from .data.cifar import CIFAR_FILES, missing_cifar_message
 from .lesde.noise import noise_name
 
 GIB = 1024**3
-
-
-# ---------------------------------------------------------------- integers
-
-
-def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A schema node with its ``$ref`` merged in: the node's own keys win, and its properties
-    are merged one by one with the referenced ones (``trials: {default: 10}`` over ``pos_int``)."""
-    if "$ref" not in schema:
-        return schema
-    ref = _resolve(defs[schema["$ref"].split("/")[-1]], defs)
-    merged = {**ref, **schema}
-    props = dict(ref.get("properties", {}))
-    for key, sub in schema.get("properties", {}).items():
-        props[key] = {**props.get(key, {}), **sub}
-    merged["properties"] = props
-    return merged
-
-
-def _wants_integer(schema: Mapping[str, Any]) -> bool:
-    t = schema.get("type")
-    return t == "integer" or (isinstance(t, list) and "integer" in t)
-
-
-def coerce_integers(config: Any, schema: Mapping[str, Any], defs: Mapping[str, Any] | None = None):
-    """Integer keys given as integral floats (``trials: 3.0``, ``iterations: 4.0e+1``) become
-    ints, in place, so every rule and job sees one type. (JSON Schema already accepts 3.0 as an
-    integer and rejects 3.5; this makes the acceptance consistent downstream.)"""
-    defs = schema.get("$defs", {}) if defs is None else defs
-    node = _resolve(schema, defs)
-    if isinstance(config, dict):
-        props = node.get("properties", {})
-        for key, value in config.items():
-            if key in props:
-                sub = _resolve(props[key], defs)
-                if _wants_integer(sub) and isinstance(value, float) and value.is_integer():
-                    config[key] = int(value)
-                else:
-                    coerce_integers(value, sub, defs)
-    elif isinstance(config, list) and "items" in node:
-        items = _resolve(node["items"], defs)
-        for i, value in enumerate(config):
-            if _wants_integer(items) and isinstance(value, float) and value.is_integer():
-                config[i] = int(value)
-            else:
-                coerce_integers(value, items, defs)
-    return config
 
 
 # ---------------------------------------------------------------- rules across keys
@@ -219,9 +173,9 @@ def external_data_errors(config: Mapping[str, Any]) -> list[str]:
 
 
 def check_filled_config(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
-    """Coerce integral floats, then raise :class:`ConfigError` listing every cross-key, memory
-    and external-data problem."""
-    coerce_integers(config, schema)
+    """Values in the schema's types, then raise :class:`ConfigError` listing every cross-key,
+    size and external-data problem."""
+    normalize(config, schema)
     problems = consistency_errors(config) + memory_errors(config) + external_data_errors(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
