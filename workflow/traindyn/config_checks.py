@@ -5,6 +5,7 @@ job (the Snakefile calls :func:`check_filled_config`), and every problem names i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,7 @@ from .config import ConfigError
 from .config_types import normalize
 from .data.cifar import CIFAR_FILES, missing_cifar_message
 from .lesde.noise import noise_name
-
-GIB = 1024**3
-
+from .sizes import size_errors
 
 # ---------------------------------------------------------------- rules across keys
 
@@ -31,14 +30,11 @@ def _duplicates(values, name=lambda v: v) -> list[Any]:
     return dup
 
 
-def _stage_names(depth: int) -> set[str]:
-    """Names of the ResNet's convolutions a Figure 2 run may watch."""
-    n = (depth - 2) // 6
-    names = {"conv1"}
-    for stage in (1, 2, 3):
-        for block in range(n):
-            names |= {f"layer{stage}.{block}.conv1", f"layer{stage}.{block}.conv2"}
-    return names
+def _is_stage_conv(layer: str, depth: int) -> bool:
+    """Whether ``layer`` names a convolution a Figure 2 run may watch in the depth-``depth``
+    ResNet: conv1, or layer{1,2,3}.{block}.conv{1,2} with block < (depth - 2) / 6."""
+    m = re.fullmatch(r"layer([123])\.(\d+)\.conv([12])", layer)
+    return layer == "conv1" or bool(m and int(m.group(2)) < (depth - 2) // 6)
 
 
 def consistency_errors(config: Mapping[str, Any]) -> list[str]:
@@ -71,6 +67,16 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
     heat = config["heat"]["sweep"]
     if heat["dt_min"] >= heat["dt_max"]:
         errs.append(f"heat.sweep.dt_min ({heat['dt_min']}) must be below dt_max ({heat['dt_max']})")
+    side = config["data"]["geomnist"]["image_size"]
+    lesde_runs = targets["lesde_logs"] or targets["lesde_figures"]
+    on = [f"lesde.{k}" for k in ("geomnist_noise", "geomnist_size") if lesde[k]["enabled"]]
+    if side != 32 and lesde_runs and on:
+        errs.append(f"data.geomnist.image_size ({side}) must be 32 while {' and '.join(on)} "
+                    "run: the LE-SDE network (the paper's SimpleConv) takes 32x32 images")
+    amp = config["pde"]["amplification"]
+    if amp["window"] > config["pde"]["iterations"]:
+        errs.append(f"pde.amplification.window ({amp['window']}) exceeds pde.iterations "
+                    f"({config['pde']['iterations']}): the moving average needs a full window")
     blur = config["data"]["geomnist"]["blur_sigma"]
     if blur[0] > blur[1]:
         errs.append(f"data.geomnist.blur_sigma: low {blur[0]} above high {blur[1]}")
@@ -82,7 +88,7 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
     t1, depth = ins["table1"], ins["network"]["depth"]
     if (depth - 2) % 6:
         errs.append(f"instab.network.depth ({depth}) must be 6n+2 (8, 20, 32, 44, 56, 110, ...)")
-    elif ins["fig2"]["layer"] not in _stage_names(depth):
+    elif not _is_stage_conv(ins["fig2"]["layer"], depth):
         errs.append(f"instab.fig2.layer {ins['fig2']['layer']!r} is not a convolution of the "
                     f"depth-{depth} ResNet (e.g. layer2.0.conv1; blocks per stage: "
                     f"{(depth - 2) // 6})")
@@ -100,39 +106,6 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
         errs.append(f"instab.table1.milestones {late} are not below epochs ({t1['epochs']}): "
                     "the learning-rate drop would never happen")
     return errs
-
-
-# ---------------------------------------------------------------- memory
-
-
-def memory_estimates(config: Mapping[str, Any]) -> dict[str, float]:
-    """Bytes of the largest arrays a step would hold, by config key (enabled parts only)."""
-    est: dict[str, float] = {}
-    for key in ("geomnist_noise", "geomnist_size", "cifar"):
-        exp = config["lesde"][key]
-        if not exp["enabled"]:
-            continue
-        k = 10 if key == "cifar" else 3
-        # training: the (iterations x trials) sample table; summary: every logged row of a
-        # setting (trial, itr, smp, labels, K logits, loss) in Arrow and in NumPy at once.
-        rows = exp["iterations"] * exp["trials"]
-        est[f"lesde.{key}"] = max(8 * exp["iterations"] * exp["trials_per_job"],
-                                  2 * rows * (8 * (k + 1) + 14))
-    heat = config["heat"]
-    est["heat"] = 8 * (heat["max_steps"] + 1) * heat["n_points"] * len(heat["panels"])
-    side = config["pde"]["image"]["size"]
-    est["pde"] = 8 * side * side * 40  # image, FFTs and gradient buffers of the one-layer CNN
-    return est
-
-
-def memory_errors(config: Mapping[str, Any], available: float | None = None) -> list[str]:
-    if available is None:
-        import psutil
-
-        available = psutil.virtual_memory().total
-    return [f"{key}: the sizes asked for need about {need / GIB:.1f} GiB of memory, more than "
-            f"this machine's {available / GIB:.1f} GiB; reduce them (or run on a larger node)"
-            for key, need in memory_estimates(config).items() if need > available]
 
 
 # ---------------------------------------------------------------- external data
@@ -176,7 +149,7 @@ def check_filled_config(config: dict[str, Any], schema: Mapping[str, Any]) -> No
     """Values in the schema's types, then raise :class:`ConfigError` listing every cross-key,
     size and external-data problem."""
     normalize(config, schema)
-    problems = consistency_errors(config) + memory_errors(config) + external_data_errors(config)
+    problems = consistency_errors(config) + size_errors(config) + external_data_errors(config)
     if problems:
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 
