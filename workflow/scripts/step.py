@@ -27,12 +27,16 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 # PDF files carry their creation time; a fixed one makes a figure's bytes a function of its data.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 module, func = sm.params.step.split(":")
-kwargs = {k: v for k, v in sm.input.items() if k != "code"}
-kwargs.update(sm.output.items())
-kwargs.update(sm.params.kwargs)
+data = {k: v for k, v in sm.input.items() if k != "code"}
+kwargs = {**data, **dict(sm.output.items()), **sm.params.kwargs}
 with open(sm.log[0], "w") as log, redirect_stdout(log), redirect_stderr(log):
     try:
         getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
+        # what the job wrote, for `make verify` (a file changed later is caught there)
+        from traindyn.records import record_job
+
+        files = [f for v in data.values() for f in ([v] if isinstance(v, str) else v)]
+        record_job(sm.rule, list(sm.output), files)
     except BaseException:
         traceback.print_exc()  # into the rule's log, not only Snakemake's console
         raise

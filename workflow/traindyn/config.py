@@ -36,6 +36,22 @@ def check_yaml(path: str | os.PathLike) -> None:
         raise ConfigError(f"config file {where}: not valid YAML: {problem}") from None
 
 
+def check_config_file(path: str | os.PathLike) -> None:
+    """A config file that exists, parses, and holds a mapping of keys; otherwise an error that
+    names it (and the line of a YAML error)."""
+    if not os.path.exists(path):
+        raise ConfigError(f"config file {path} does not exist (a --configfile path is relative "
+                          f"to the directory snakemake runs in: {os.getcwd()})")
+    check_yaml(path)
+    data = yaml.safe_load(Path(path).read_text())
+    if data is None:
+        raise ConfigError(f"config file {path} is empty: write the keys to set (the "
+                          "repository's config.yaml lists them), or `{}` to keep every default")
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {path} must hold a mapping of keys (targets:, heat:, "
+                          f"...), not a {type(data).__name__}")
+
+
 def key_path(parts: Any) -> str:
     """['heat', 'panels', 1] -> 'heat.panels[1]'."""
     out = ""
