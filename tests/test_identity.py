@@ -40,6 +40,12 @@ def runs(tmp_path_factory) -> tuple[Path, dict]:
             kw = {k: v for k, v in job.items() if k != "data"}
             train_run(f"{stem}.steps.parquet", f"{stem}.val.parquet", data, **kw)
             jobs[(setting, lo)] = job
+    stem = root / "results/lesde/geomnist_noise/p0.0-r1/trials0-2"  # a replicate of p = 0
+    stem.parent.mkdir(parents=True)
+    job = dict(RUN, setting="p0.0-r1", trials=[0, 2], p=0.0, data=data, replicate=1)
+    train_run(f"{stem}.steps.parquet", f"{stem}.val.parquet", data,
+              **{k: v for k, v in job.items() if k != "data"})
+    jobs[("p0.0-r1", 0)] = job
     return root, jobs
 
 
@@ -59,6 +65,12 @@ def test_the_right_logs_summarize(runs, tmp_path):
     steps, vals = _logs(root, "p0.0")
     summarize(str(tmp_path / "summary.npz"), steps, vals,
               runs=[jobs[("p0.0", 0)], jobs[("p0.0", 2)]])
+    rep = root / "results/lesde/geomnist_noise/p0.0-r1/trials0-2"  # streams "geomnist_noise/r1"
+    summarize(str(tmp_path / "r1.npz"), [f"{rep}.steps.parquet"], [f"{rep}.val.parquet"],
+              runs=[jobs[("p0.0-r1", 0)]])
+    with pytest.raises(IdentityError, match="replicate: 1 in the file, 0 expected"):
+        summarize(str(tmp_path / "r1.npz"), [f"{rep}.steps.parquet"], [f"{rep}.val.parquet"],
+                  runs=[dict(jobs[("p0.0-r1", 0)], replicate=0)])
 
 
 def test_logs_of_another_setting_copied_over_are_named(runs, tmp_path):

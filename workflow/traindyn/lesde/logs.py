@@ -181,14 +181,18 @@ SUMMARY_PATH = r"lesde/(?P<experiment>[^/]+)/(?P<setting>[^/]+)/summary\.npz$"
 # What a log's metadata records of its run (the trainer's spec and run fields).
 RUN_FIELDS = ("experiment", "setting", "trials", "iterations", "lr", "eval_every", "seed",
               "dtype", "device", "eval_batch", "trial_block", "dataset", "p", "eval_subset",
-              "data", "n_classes")
+              "data", "n_classes", "replicate")
 
 
 def log_identity(meta: Mapping[str, Any]) -> dict[str, Any] | None:
     """The run a pipeline log was written by (its spec and run fields), None without them."""
     if not meta.get("spec"):
         return None
-    return {**meta.get("run", {}), **meta["spec"]}
+    spec = dict(meta["spec"])
+    # the spec names the random streams: "<experiment>/r<k>" for replicate k of a setting
+    experiment, _, replicate = str(spec["experiment"]).partition("/r")
+    spec.update(experiment=experiment, replicate=int(replicate or 0))
+    return {**meta.get("run", {}), **spec}
 
 
 def expected_run(run: Mapping[str, Any]) -> dict[str, Any]:
