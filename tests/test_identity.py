@@ -148,9 +148,10 @@ def test_instab_runs_and_caches_are_the_ones_their_paths_name(tmp_path):
     with pytest.raises(IdentityError, match=r"dtype: 'float32' in the file, 'float64' expected; "
                                             r"n: 1 in the file, 2 expected"):
         read_fig2_run(fig2.parent.parent / "float64/n2.npz")
-    cache = tmp_path / "ntr8_nval4_seed0.npz"
+    cache = tmp_path / "results/data/geomnist/ntr8_nval4_seed0.npz"
+    cache.parent.mkdir(parents=True)
     geomnist_cache(cache)
     load_geomnist(str(cache))
-    shutil.copy(cache, tmp_path / "ntr12_nval4_seed0.npz")
+    shutil.copy(cache, cache.with_name("ntr12_nval4_seed0.npz"))
     with pytest.raises(IdentityError, match=r"n_train: 8 in the file, 12 expected"):
-        load_geomnist(str(tmp_path / "ntr12_nval4_seed0.npz"))
+        load_geomnist(str(cache.with_name("ntr12_nval4_seed0.npz")))

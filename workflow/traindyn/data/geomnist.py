@@ -43,7 +43,8 @@ from ..provenance import provenance
 from .registry import facts
 
 CLASS_NAMES = facts("geomnist").class_names
-CACHE_PATH = r"ntr(?P<n_train>\d+)_nval(?P<n_val>\d+)_seed(?P<seed>\d+)\.npz$"
+CACHE_PATH = (r"(?:^|/)results/data/geomnist/"
+              r"ntr(?P<n_train>\d+)_nval(?P<n_val>\d+)_seed(?P<seed>\d+)\.npz$")
 _STREAM = 0x6E0  # "geomnist" stream id inside the seed sequence
 # Shape parameters at 32 px (half-sizes in pixels); they scale with image_size / 32.
 TRIANGLE_HALF_BASE, TRIANGLE_RY = 10.0, 8.0  # base 20 px; apex TRIANGLE_RY*sqrt(3) past centre

@@ -15,8 +15,9 @@ from ..atomic import load_npz
 from ..identity import check_identity, path_identity
 
 # The identity each run's path spells (results/instab/...), checked against its metadata.
-TABLE1_PATH = r"table1/(?P<activation>[^/]+)/seed(?P<seed>\d+)\.parquet$"
-FIG2_PATH = r"fig2/(?P<dtype>[^/]+)/n(?P<n>\d+)\.npz$"
+TABLE1_PATH = (r"(?:^|/)results/instab/table1/(?P<activation>[^/]+)/"
+               r"seed(?P<seed>\d+)\.parquet$")
+FIG2_PATH = r"(?:^|/)results/instab/fig2/(?P<dtype>[^/]+)/n(?P<n>\d+)\.npz$"
 
 # train_acc: running accuracy on the epoch's (augmented) minibatches, before each step, as the
 # authors log it; test_acc: the test set after the epoch.

@@ -175,9 +175,10 @@ def _check_foreign(itr: np.ndarray, trial: np.ndarray, is_val: bool, what: str) 
 
 # ---------------------------------------------------------------- identity: whose log is it?
 
-LOG_PATH = (r"(?P<experiment>[^/]+)/(?P<setting>[^/]+)/trials(?P<lo>\d+)-(?P<hi>\d+)"
-            r"\.(?:steps|val)\.parquet$")
-SUMMARY_PATH = r"lesde/(?P<experiment>[^/]+)/(?P<setting>[^/]+)/summary\.npz$"
+LOG_PATH = (r"(?:^|/)results/lesde/(?P<experiment>[^/]+)/(?P<setting>[^/]+)/"
+            r"trials(?P<lo>\d+)-(?P<hi>\d+)\.(?:steps|val)\.parquet$")
+SUMMARY_PATH = (r"(?:^|/)results/lesde/(?P<experiment>[^/]+)/(?P<setting>[^/]+)/"
+                r"summary\.npz$")
 # What a log's metadata records of its run (the trainer's spec and run fields).
 RUN_FIELDS = ("experiment", "setting", "trials", "iterations", "lr", "eval_every", "seed",
               "dtype", "device", "eval_batch", "trial_block", "dataset", "p", "eval_subset",
