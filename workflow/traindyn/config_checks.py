@@ -72,7 +72,8 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
     on = [f"lesde.{k}" for k in ("geomnist_noise", "geomnist_size") if lesde[k]["enabled"]]
     if side != 32 and lesde_runs and on:
         errs.append(f"data.geomnist.image_size ({side}) must be 32 while {' and '.join(on)} "
-                    "run: the LE-SDE network (the paper's SimpleConv) takes 32x32 images")
+                    f"{'runs' if len(on) == 1 else 'run'}: the LE-SDE network (the paper's "
+                    "SimpleConv) takes 32x32 images")
     amp = config["pde"]["amplification"]
     if amp["window"] > config["pde"]["iterations"]:
         errs.append(f"pde.amplification.window ({amp['window']}) exceeds pde.iterations "
