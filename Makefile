@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
+ROOT   := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+PY     ?= $(BIN)/python
 
-.PHONY: all pipeline test setup lint clean-results report-partial gpu-smoke budget-table \
+.PHONY: all pipeline test setup lint clean-results report-partial verify gpu-smoke budget-table \
 	reference reference-table reference-float64 bench
 
 all: pipeline
@@ -15,11 +17,13 @@ all: pipeline
 
 setup: $(STAMP)
 
-$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml
+$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml \
+	    workflow/traindyn/snakemake_hooks.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 	    -r envs/requirements.txt -r envs/requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/python -m traindyn.snakemake_hooks --install
 	@command -v c++ >/dev/null || { echo "make setup: a C++ compiler (c++, e.g. Debian's g++) is needed to build the LE-SDE CPU kernels" >&2; exit 1; }
 	$(BIN)/python -m traindyn.lesde.kernels
 	touch $@
@@ -31,11 +35,17 @@ pipeline: $(STAMP)
 figures/report.html: figures/claims.md
 	$(SNAKEMAKE) --report $@
 
-# A report of whatever exists now (a partial or interrupted run): Snakemake's plain --report needs
-# every figure of the config, so it is asked for the figures and tables that are there.
+# A report of what is current now (a partial or interrupted run): Snakemake's plain --report needs
+# every figure of the config, so it is asked for the deliverables of the current config that exist
+# and pass `make verify`'s checks; stale ones and leftovers of an earlier config are named, not shown.
+# SMK_ARGS: more Snakemake arguments (--configfile ..., --config ...) for both targets.
 report-partial: $(STAMP)
-	$(SNAKEMAKE) --report figures/report.html \
-	    $$(find figures -type f \( -name '*.png' -o -name '*.md' \) 2>/dev/null | sort)
+	$(PY) $(ROOT)workflow/scripts/verify.py --snakemake "$(SNAKEMAKE)" \
+	    --report figures/report.html -- $(SMK_ARGS)
+
+# Every output of the current config complete, current and the bytes its job wrote (no job runs).
+verify: $(STAMP)
+	$(PY) $(ROOT)workflow/scripts/verify.py --snakemake "$(SNAKEMAKE)" -- $(SMK_ARGS)
 
 # On a GPU node, before submitting the paper config: a short piece of every GPU job, pass/fail,
 # timings and the budget rates they imply (CIFAR10_ROOT=... to use CIFAR-10).

@@ -11,23 +11,27 @@ from snakemake.utils import min_version, validate
 # (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 
-from traindyn.config import canonicalize, check_config, check_yaml, load_schema
+from traindyn.config import canonicalize, check_config, check_config_file, load_schema
 from traindyn.config_checks import check_filled_config
+from traindyn.config_types import normalize
 
 min_version("9.0")
 
-# A YAML syntax error named with its file and line (Snakemake's message names neither).
-for path in ["config.yaml", *workflow.overwrite_configfiles]:
-    if os.path.exists(path):
-        check_yaml(path)
+# A YAML syntax error named with its file and line, an empty file named (Snakemake's messages
+# name neither). Files given with --configfile are read by Snakemake before this Snakefile:
+# traindyn.snakemake_hooks (installed by `make setup`) checks those the same way.
+if os.path.exists("config.yaml"):
+    check_config_file("config.yaml")
 
 
 configfile: "config.yaml"
 
 
-# Before any job: clear messages naming each bad key, schema defaults filled in, then the rules
-# across keys, the memory the jobs would need and the external data they read.
+# Before any job: values in the schema's types (--config text, 0 vs 0.0), clear messages naming
+# each bad key, schema defaults filled in, then the rules across keys, the memory and time the
+# jobs would need and the external data they read.
 SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+normalize(config, load_schema(SCHEMA))
 check_config(config, SCHEMA)
 validate(config, SCHEMA)
 check_filled_config(config, load_schema(SCHEMA))
@@ -47,6 +51,7 @@ include: "workflow/rules/lesde_analysis.smk"
 include: "workflow/rules/instab.smk"
 include: "workflow/rules/studies.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/manifest.smk"
 
 
 # Plotting, tables, gathering and claims are light: their rules say `localrule: True` (on a
@@ -56,6 +61,7 @@ rule all:
     input:
         all_targets(),
         rules.claims.output.out_md,
+        rules.manifest.output.out,
     localrule: True
 
 
@@ -65,9 +71,16 @@ RUN_START = time.time()
 
 onsuccess:
     from traindyn.claims import read_claims, verdict_summary
+    from traindyn.deliverables import leftover_message, leftovers
 
     md = rules.claims.output.out_md
     if os.path.exists(md) and os.path.getmtime(md) >= RUN_START:
         print(verdict_summary(read_claims(all_claims()), md))
         report = "figures/report.html"
         print(f"Report: {report} (`make {report}`, or `make report-partial`)")
+    # Files of figures/ that this config does not build are named, never passed off as current.
+    extra = leftovers(
+        [*all_targets(), *rules.claims.output, *rules.manifest.output]
+    )
+    if extra:
+        print(leftover_message(extra))

@@ -130,3 +130,25 @@ def test_a_step_launches_a_few_operators_per_copy():
     assert n_params > 20
     # weight decay, momentum (mul, add), Nesterov add, then a div and an add per copy
     assert foreach_calls <= 4 + 2 * len(ks), sorted(top)
+
+
+def test_every_groups_ks_is_checked_like_the_constructors():
+    """k >= 1 integers in every parameter group, not only the constructor's ``ks``: a group's
+    ``[0]`` would divide by zero (NaN steps), ``2.7`` would silently become 2."""
+    w = nn.Parameter(torch.ones(3))
+    for bad in ([{"params": [w], "ks": [0]}], [{"params": [w], "ks": 2.7}],
+                [{"params": [w], "ks": [1, True]}]):
+        with pytest.raises(ValueError, match="parameter group 0: perturbation factors k must be "
+                                             "integers >= 1"):
+            PerturbedSGD(bad, ks=1, lr=0.1)
+    for bad in (2.7, 0, [], [1, -3]):
+        with pytest.raises(ValueError, match="must be integers >= 1"):
+            PerturbedSGD([w], ks=bad, lr=0.1)
+    opt = PerturbedSGD([{"params": [w], "ks": 3}], ks=1, lr=0.1)  # a scalar group k: one copy
+    assert opt.param_groups[0]["ks"] == [3] and PerturbedSGD([w], ks=3.0, lr=0.1).ks == [3]
+    with pytest.raises(ValueError, match="parameter group 1"):
+        opt.add_param_group({"params": [nn.Parameter(torch.ones(2))], "ks": [0]})
+    assert len(opt.param_groups) == 1  # the refused group is not kept
+    w.grad = torch.ones(3)
+    opt.step()
+    assert torch.isfinite(w).all()

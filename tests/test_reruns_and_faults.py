@@ -88,14 +88,15 @@ def test_editing_a_library_module_reruns_its_stage_only(small_copy):
     repo, work = small_copy
     heat = repo / "workflow/traindyn/pde/heat.py"
     heat.write_text(heat.read_text() + "\n# edited\n")
-    assert plan(repo, work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1, "all": 1}
+    assert plan(repo, work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1, "manifest": 1,
+                                "all": 1}
 
 
 def test_editing_the_lesde_model_reruns_training_only(small_copy):
     repo, work = small_copy
     model = repo / "workflow/traindyn/lesde/model.py"
     model.write_text(model.read_text() + "\n# edited\n")
-    assert plan(repo, work) == {"lesde_train": 1, "all": 1}
+    assert plan(repo, work) == {"lesde_train": 1, "manifest": 1, "all": 1}
 
 
 def test_changing_one_experiment_parameter_reruns_its_jobs_only(small_copy):
@@ -103,13 +104,13 @@ def test_changing_one_experiment_parameter_reruns_its_jobs_only(small_copy):
     config = yaml.safe_load((work / "config.yaml").read_text())
     config["lesde"]["geomnist_noise"]["lr"] = 0.02
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    assert plan(repo, work) == {"lesde_train": 1, "all": 1}
+    assert plan(repo, work) == {"lesde_train": 1, "manifest": 1, "all": 1}
 
 
 def test_deleting_a_figure_rebuilds_only_that_figure(small_copy):
     repo, work = small_copy
     (work / "figures/si/fig1_heat.png").unlink()
-    assert plan(repo, work) == {"si_fig1_heat": 1, "claims": 1, "all": 1}
+    assert plan(repo, work) == {"si_fig1_heat": 1, "claims": 1, "manifest": 1, "all": 1}
 
 
 def test_corrupted_parquet_fails_naming_the_file_and_leaves_no_output(small_copy):

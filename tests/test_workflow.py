@@ -4,6 +4,7 @@ reruns of only what changed, and config errors before any job."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -157,7 +158,8 @@ def test_changing_heat_dts_reruns_only_heat_and_claims(tiny_run, tmp_path):
     config = yaml.safe_load((work / "config.yaml").read_text())
     config["heat"]["panels"] = [0.4, 0.6]
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    assert planned_jobs(work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1, "all": 1}
+    assert planned_jobs(work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1, "manifest": 1,
+                                "all": 1}
 
 
 def test_report_is_built(tiny_run, tmp_path):
@@ -168,14 +170,143 @@ def test_report_is_built(tiny_run, tmp_path):
     assert "System Message" not in html  # docutils' box for a caption it could not parse
 
 
-def test_report_of_a_partial_run(tiny_run, tmp_path):
-    """`make report-partial` reports what exists, e.g. after one figure was deleted."""
+def make(work: Path, target: str, *extra: str) -> subprocess.CompletedProcess:
+    """A Makefile target in a run directory, with this environment's Snakemake and Python."""
+    smk = f"{SNAKEMAKE} -s {ROOT / 'Snakefile'}"
+    return subprocess.run(["make", "-f", str(ROOT / "Makefile"), "-C", str(work), target,
+                           f"SNAKEMAKE={smk}", "STAMP=", f"PY={sys.executable}", *extra],
+                          capture_output=True, text=True)
+
+
+def _copy(tiny_run: Path, tmp_path: Path) -> Path:
     work = tmp_path / "copy"
     shutil.copytree(tiny_run, work, symlinks=True)
+    return work
+
+
+def test_report_of_a_partial_run(tiny_run, tmp_path):
+    """`make report-partial` reports what is current, e.g. after one figure was deleted."""
+    work = _copy(tiny_run, tmp_path)
     (work / "figures/lesde/geomnist_samples.png").unlink()
-    smk = f"{SNAKEMAKE} -s {ROOT / 'Snakefile'}"
-    proc = subprocess.run(["make", "-f", str(ROOT / "Makefile"), "-C", str(work), "report-partial",
-                           f"SNAKEMAKE={smk}", "STAMP="], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = make(work, "report-partial")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     html = (work / "figures/report.html").read_text(errors="replace")
     assert "fig1_heat.png" in html and "geomnist_samples.png" not in html
+
+
+def test_disabled_targets_are_named_leftovers_not_deliverables(tiny_run, tmp_path):
+    """si_deep off and Table 1's epochs changed: the old Table 1 and Figure 2 stay in figures/,
+    but the run names them, and neither the claims, the manifest's deliverables nor the report
+    contain them."""
+    work = _copy(tiny_run, tmp_path)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["targets"]["si_deep"] = False
+    config["instab"]["table1"]["epochs"] = 3
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = snakemake(work, "--cores", "1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "that the current config does not build" in proc.stdout + proc.stderr
+    assert "figures/si/table1_accuracy.md" in proc.stdout + proc.stderr
+    claims = json.loads((work / "figures/claims.json").read_text())
+    assert claims and not [c for c in claims if c["figure"] in ("Table 1", "Figure 2")
+                           and c["paper"] == "SI"]
+    manifest = json.loads((work / "figures/manifest.json").read_text())
+    paths = {d["path"] for d in manifest["deliverables"]}
+    assert "figures/si/fig1_heat.png" in paths and "figures/si/table1_accuracy.md" not in paths
+    assert "figures/si/table1_accuracy.md" in manifest["leftovers"]
+    proc = make(work, "report-partial")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "figures/si/fig2_divergence.png" in proc.stdout  # named as a leftover
+    html = (work / "figures/report.html").read_text(errors="replace")
+    assert "fig1_heat.png" in html and "table1_accuracy" not in html
+    assert "fig2_divergence" not in html
+
+
+def test_verify_rechecks_every_output_without_running(tiny_run, tmp_path):
+    """A log truncated with its timestamp put back: Snakemake sees nothing to do; `make verify`
+    names it (and passes on the intact run)."""
+    work = _copy(tiny_run, tmp_path)
+    proc = make(work, "verify")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert " 0 problems" in proc.stdout
+    log = work / "results/lesde/geomnist_noise/p0.0/trials0-2.steps.parquet"
+    stat = log.stat()
+    log.write_bytes(log.read_bytes()[:-300])
+    os.utime(log, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert planned_jobs(work) == {}
+    proc = make(work, "verify")
+    assert proc.returncode != 0
+    rel = log.relative_to(work)
+    assert f"FAIL {rel}: its bytes changed after its job (lesde_train) wrote it" in proc.stdout
+    assert "summary.npz: built from inputs that have changed since" in proc.stdout
+
+
+def test_logs_of_another_setting_stop_the_summary_naming_the_file(tiny_run, tmp_path):
+    work = _copy(tiny_run, tmp_path)
+    d = work / "results/lesde/geomnist_noise"
+    for f in (d / "p0.67").glob("trials*.parquet"):
+        shutil.copy(f, d / "p0.0" / f.name)
+    proc = snakemake(work, "--cores", "1", "figures/lesde/fig3_impacts.pdf")
+    assert proc.returncode != 0
+    log = (work / "results/logs/lesde/geomnist_noise/p0.0/summary.log").read_text()
+    assert "trials0-2.steps.parquet belongs to another run (setting: 'p0.67' in the file, " \
+           "'p0.0' expected" in log, log[-2000:]
+
+
+def test_one_value_written_two_ways_replans_nothing(tiny_run, tmp_path):
+    """ps: [0, ...] is ps: [0.0, ...]; nested --config values arrive as text and are read as
+    the numbers they spell."""
+    work = _copy(tiny_run, tmp_path)
+    config = yaml.safe_load((work / "config.yaml").read_text())
+    config["lesde"]["geomnist_noise"]["ps"] = [0, 0.6666666666666666]
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    assert planned_jobs(work) == {}
+    assert planned_jobs(work, "--config", "lesde={geomnist_noise: {lr: 0.01, trials: 3}}") == {}
+
+
+def test_config_file_errors_name_the_file(tiny_workdir):
+    """Snakemake reads --configfile itself; with the start-up hook `make setup` installs (run
+    here as its .pth line runs it) its errors name the file and the line."""
+    from traindyn.snakemake_hooks import LINE
+
+    launcher = (f"import sys; sys.argv[0] = 'snakemake'; {LINE.strip()}; "
+                "from snakemake.cli import main; main()")
+    (tiny_workdir / "bad.yaml").write_text("heat:\n  panels: [0.4\n")
+    (tiny_workdir / "empty.yaml").write_text("")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "workflow"))
+    for name, message in (("bad.yaml", "config file bad.yaml, line 3, column 1: not valid YAML"),
+                          ("empty.yaml", "config file empty.yaml is empty"),
+                          ("missing.yaml", "config file missing.yaml does not exist")):
+        proc = subprocess.run([sys.executable, "-c", launcher, "-s", str(ROOT / "Snakefile"),
+                               "--directory", str(tiny_workdir), "-n", "--configfile", name],
+                              cwd=tiny_workdir, capture_output=True, text=True, env=env)
+        assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stderr[-2000:]
+    (tiny_workdir / "config.yaml").write_text("")
+    proc = snakemake(tiny_workdir, "-n")
+    assert proc.returncode != 0 and "config file config.yaml is empty" in proc.stderr
+
+
+def _bytes(work: Path) -> dict[str, str]:
+    """SHA-256 of every result and figure (logs and timings excepted: they hold times)."""
+    import hashlib
+
+    out = {}
+    for root in ("results", "figures"):
+        for path in sorted((work / root).rglob("*")):
+            rel = path.relative_to(work).as_posix()
+            if path.is_file() and not rel.startswith(("results/logs/", "results/benchmarks/")):
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def test_cores_1_and_cores_2_give_the_same_bytes(tiny_run, tmp_path):
+    """`make CORES=1` and `--cores 2` (the tiny_run): the thread count every job computes with is
+    the config's, so every result, figure and the claims are bitwise the same."""
+    work = tmp_path / "one"
+    work.mkdir()
+    shutil.copy(tiny_run / "config.yaml", work / "config.yaml")
+    proc = snakemake(work, "--cores", "1", timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    one, two = _bytes(work), _bytes(tiny_run)
+    assert len(two) > 60 and one.keys() == two.keys()
+    assert [p for p in two if one[p] != two[p]] == []

@@ -114,12 +114,30 @@ LESDE_SCALE = scales.tier(
 )  # paper / quick / tiny: what the claims can test
 
 
-def setting_logs(w, kind):
-    """Log files of every trial chunk of one (experiment, setting)."""
+def setting_jobs(w):
+    """The training jobs (trial chunks) of one (experiment, setting)."""
     return [
-        f"{run.stem}.{kind}.parquet"
+        run
         for run in runs(config["lesde"], config["data"])
         if (run.experiment, run.setting) == (w.experiment, w.setting)
+    ]
+
+
+def setting_logs(w, kind):
+    """Log files of every trial chunk of one (experiment, setting)."""
+    return [f"{run.stem}.{kind}.parquet" for run in setting_jobs(w)]
+
+
+def setting_runs(w):
+    """What those logs must record of their runs (checked by the summary step)."""
+    return [
+        dict(
+            experiment=r.experiment,
+            setting=r.setting,
+            trials=list(r.trials),
+            **r.params,
+        )
+        for r in setting_jobs(w)
     ]
 
 

@@ -26,11 +26,12 @@ rule instab_table1_run:
         seed=r"\d+",
     conda:
         ENV
-    threads: 2
+    threads: INSTAB["threads"]
     resources:
         **gpu_resources(INSTAB["gpu"]),
         runtime=table1_minutes,
     params:
+        threads=INSTAB["threads"],
         step="instab.steps:table1_run",
         kwargs=lambda w: dict(
             seed=int(w.seed),
@@ -58,11 +59,12 @@ rule instab_fig2_run:
         dtype="bfloat16|float32|float64",
     conda:
         ENV
-    threads: 2
+    threads: INSTAB["threads"]
     resources:
         **gpu_resources(INSTAB["gpu"]),
         runtime=fig2_minutes,
     params:
+        threads=INSTAB["threads"],
         step="instab.steps:fig2_run",
         kwargs=lambda w: dict(
             n=int(w.n),

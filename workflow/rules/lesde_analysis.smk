@@ -17,7 +17,7 @@ rule lesde_summary:
         ENV
     params:
         step="lesde.summary:summarize",
-        kwargs={},
+        kwargs=lambda w: dict(runs=setting_runs(w)),
     script:
         STEP
 

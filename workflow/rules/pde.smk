@@ -15,8 +15,9 @@ rule pde_linear:
         "results/benchmarks/pde_linear.tsv"
     conda:
         ENV
-    threads: 2
+    threads: PDE["threads"]
     params:
+        threads=PDE["threads"],
         step="pde.pde_steps:linear_pde",
         kwargs=dict(
             problem=PROBLEM,
@@ -39,8 +40,9 @@ rule pde_stability_table:
         "results/benchmarks/pde_stability_table.tsv"
     conda:
         ENV
-    threads: 2
+    threads: PDE["threads"]
     params:
+        threads=PDE["threads"],
         step="pde.pde_steps:stability_table",
         kwargs=dict(
             problem=PROBLEM,
@@ -62,8 +64,9 @@ rule pde_nonlinear:
         "results/benchmarks/pde_nonlinear.tsv"
     conda:
         ENV
-    threads: 2
+    threads: PDE["threads"]
     params:
+        threads=PDE["threads"],
         step="pde.pde_steps:nonlinear_pde",
         kwargs=dict(
             problem=PROBLEM,
@@ -86,8 +89,9 @@ rule pde_amplification:
         "results/benchmarks/pde_amplification.tsv"
     conda:
         ENV
-    threads: 2
+    threads: PDE["threads"]
     params:
+        threads=PDE["threads"],
         step="pde.pde_steps:error_amplification",
         kwargs=dict(
             problem=PROBLEM,

@@ -15,16 +15,28 @@ from pathlib import Path
 sm = snakemake  # noqa: F821 -- injected by Snakemake's script directive
 # The library sits beside this script; importable even in an environment that did not install it.
 sys.path.insert(0, str(Path(sm.scriptdir).parent))
-# Numeric libraries read these at import: keep each job inside the cores Snakemake gave it.
+# The threads the job computes with, set before numpy or torch is imported (they read these
+# once). A rule whose numbers depend on the thread count (the reductions of BLAS, FFT and
+# oneDNN kernels are split by thread) passes it as params.threads, from the config: the job gets
+# exactly that many whatever --cores is, so its bytes do not depend on how Snakemake was started,
+# and a new count is a parameter change (a rerun). Rules without it (thread-independent: the
+# LE-SDE kernels, one-thread figure steps) run with the cores Snakemake gave them.
+threads = dict(sm.params.items()).get("threads", sm.threads)
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ[var] = str(sm.threads)
+    os.environ[var] = str(threads)
+# PDF files carry their creation time; a fixed one makes a figure's bytes a function of its data.
+os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 module, func = sm.params.step.split(":")
-kwargs = {k: v for k, v in sm.input.items() if k != "code"}
-kwargs.update(sm.output.items())
-kwargs.update(sm.params.kwargs)
+data = {k: v for k, v in sm.input.items() if k != "code"}
+kwargs = {**data, **dict(sm.output.items()), **sm.params.kwargs}
 with open(sm.log[0], "w") as log, redirect_stdout(log), redirect_stderr(log):
     try:
         getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
+        # what the job wrote, for `make verify` (a file changed later is caught there)
+        from traindyn.records import record_job
+
+        files = [f for v in data.values() for f in ([v] if isinstance(v, str) else v)]
+        record_job(sm.rule, list(sm.output), files)
     except BaseException:
         traceback.print_exc()  # into the rule's log, not only Snakemake's console
         raise

@@ -3,8 +3,10 @@ behind), and reads that name the file when it is missing, truncated or corrupted
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -27,9 +29,32 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
+        full = _disk_full(path, err)
         Path(tmp).unlink(missing_ok=True)
+        if full:
+            raise OSError(errno.ENOSPC, full) from err
         raise
+
+
+# Below this much free space a failed write is taken for a full disk: writers do not all say so
+# (torch.save reports "unexpected pos 704 vs 598" from its zip writer, numpy may say nothing).
+LOW_SPACE = 64 * 1024**2
+
+
+def _disk_full(path: Path, err: BaseException) -> str | None:
+    """The message for a write that failed because the file system is full, else None."""
+    if not isinstance(err, (OSError, RuntimeError)):
+        return None
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if getattr(err, "errno", None) != errno.ENOSPC and free >= LOW_SPACE:
+        return None
+    return (f"cannot write {path}: no space left on the file system holding {path.parent} "
+            f"({free / 1024**2:.0f} MiB free; the writer said: {err}). Free some space and run "
+            "again (a resumable job continues from its last complete checkpoint)")
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

@@ -35,11 +35,12 @@ def resnet_flops(depth: int, width: int, channels: int, n_classes: int = 10,
     cin = width
     for stage, cout in enumerate((width, 2 * width, 4 * width)):
         hw = (side // 2**stage) ** 2
-        for block in range(n):
-            flops += 2 * cin * cout * 9 * hw + 2 * cout * cout * 9 * hw
-            if block == 0 and cin != cout and shortcut == "B":
-                flops += 2 * cin * cout * hw
-            cin = cout
+        # block 0 maps cin -> cout, the other n - 1 blocks cout -> cout (closed form: a depth
+        # typo such as 1e12 must not loop over its blocks)
+        flops += 2 * 9 * hw * (cin * cout + cout * cout) + (n - 1) * 4 * 9 * hw * cout * cout
+        if cin != cout and shortcut == "B":
+            flops += 2 * cin * cout * hw
+        cin = cout
     return float(flops + 2 * 4 * width * n_classes)
 
 

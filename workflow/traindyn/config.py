@@ -6,6 +6,7 @@ defaults), so a bad config stops the workflow before any job starts with every p
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,22 @@ def check_yaml(path: str | os.PathLike) -> None:
         where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
         problem = getattr(err, "problem", None) or str(err)
         raise ConfigError(f"config file {where}: not valid YAML: {problem}") from None
+
+
+def check_config_file(path: str | os.PathLike) -> None:
+    """A config file that exists, parses, and holds a mapping of keys; otherwise an error that
+    names it (and the line of a YAML error)."""
+    if not os.path.exists(path):
+        raise ConfigError(f"config file {path} does not exist (a --configfile path is relative "
+                          f"to the directory snakemake runs in: {os.getcwd()})")
+    check_yaml(path)
+    data = yaml.safe_load(Path(path).read_text())
+    if data is None:
+        raise ConfigError(f"config file {path} is empty: write the keys to set (the "
+                          "repository's config.yaml lists them), or `{}` to keep every default")
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {path} must hold a mapping of keys (targets:, heat:, "
+                          f"...), not a {type(data).__name__}")
 
 
 def key_path(parts: Any) -> str:
@@ -63,11 +80,34 @@ def _describe(error: jsonschema.ValidationError, defs: Mapping[str, Any]) -> str
     return f"{where}: {error.message} [schema rule: {error.validator}]{hint}"
 
 
+def non_finite(value: Any, path: tuple = ()) -> list[tuple]:
+    """Key paths of every NaN or infinity in ``value`` (list items included)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [path]
+    if isinstance(value, Mapping):
+        return [p for k, v in value.items() for p in non_finite(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in non_finite(v, (*path, i))]
+    return []
+
+
 def config_errors(config: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    # One rule for every numeric key: JSON Schema's bounds let NaN through (every comparison
+    # with it is false), and a NaN learning rate or dt trains or plots garbage with exit 0.
+    bad = non_finite(config)
+    problems = [f"{key_path(p)}: {_get(config, p)} is not a finite number [schema rule: finite] "
+                "— NaN and infinities are refused for every numeric key" for p in bad]
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = validator_cls(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
-    return [_describe(e, schema.get("$defs", {})) for e in errors]
+    return problems + [_describe(e, schema.get("$defs", {})) for e in errors
+                       if tuple(e.absolute_path) not in bad]
+
+
+def _get(config: Any, path: tuple) -> Any:
+    for p in path:
+        config = config[p]
+    return config
 
 
 def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | str | os.PathLike) -> None:

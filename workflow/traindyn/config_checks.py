@@ -1,67 +1,20 @@
-"""Checks of a schema-valid, default-filled config that one key alone cannot express: integral
-floats made integers, sweep values that collide, rules across keys, memory the jobs would need,
-and external data that must be present. All run before any job (the Snakefile calls
-:func:`check_filled_config`), and every problem names its key."""
+"""Checks of a schema-valid, default-filled config that one key alone cannot express: values in
+the schema's types (:mod:`.config_types`), sweep values that collide, rules across keys, the
+memory and time the jobs would need, and external data that must be present. All run before any
+job (the Snakefile calls :func:`check_filled_config`), and every problem names its key."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from .config import ConfigError
+from .config_types import normalize
 from .data.cifar import CIFAR_FILES, missing_cifar_message
 from .lesde.noise import noise_name
-
-GIB = 1024**3
-
-
-# ---------------------------------------------------------------- integers
-
-
-def _resolve(schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A schema node with its ``$ref`` merged in: the node's own keys win, and its properties
-    are merged one by one with the referenced ones (``trials: {default: 10}`` over ``pos_int``)."""
-    if "$ref" not in schema:
-        return schema
-    ref = _resolve(defs[schema["$ref"].split("/")[-1]], defs)
-    merged = {**ref, **schema}
-    props = dict(ref.get("properties", {}))
-    for key, sub in schema.get("properties", {}).items():
-        props[key] = {**props.get(key, {}), **sub}
-    merged["properties"] = props
-    return merged
-
-
-def _wants_integer(schema: Mapping[str, Any]) -> bool:
-    t = schema.get("type")
-    return t == "integer" or (isinstance(t, list) and "integer" in t)
-
-
-def coerce_integers(config: Any, schema: Mapping[str, Any], defs: Mapping[str, Any] | None = None):
-    """Integer keys given as integral floats (``trials: 3.0``, ``iterations: 4.0e+1``) become
-    ints, in place, so every rule and job sees one type. (JSON Schema already accepts 3.0 as an
-    integer and rejects 3.5; this makes the acceptance consistent downstream.)"""
-    defs = schema.get("$defs", {}) if defs is None else defs
-    node = _resolve(schema, defs)
-    if isinstance(config, dict):
-        props = node.get("properties", {})
-        for key, value in config.items():
-            if key in props:
-                sub = _resolve(props[key], defs)
-                if _wants_integer(sub) and isinstance(value, float) and value.is_integer():
-                    config[key] = int(value)
-                else:
-                    coerce_integers(value, sub, defs)
-    elif isinstance(config, list) and "items" in node:
-        items = _resolve(node["items"], defs)
-        for i, value in enumerate(config):
-            if _wants_integer(items) and isinstance(value, float) and value.is_integer():
-                config[i] = int(value)
-            else:
-                coerce_integers(value, items, defs)
-    return config
-
+from .sizes import size_errors
 
 # ---------------------------------------------------------------- rules across keys
 
@@ -77,14 +30,11 @@ def _duplicates(values, name=lambda v: v) -> list[Any]:
     return dup
 
 
-def _stage_names(depth: int) -> set[str]:
-    """Names of the ResNet's convolutions a Figure 2 run may watch."""
-    n = (depth - 2) // 6
-    names = {"conv1"}
-    for stage in (1, 2, 3):
-        for block in range(n):
-            names |= {f"layer{stage}.{block}.conv1", f"layer{stage}.{block}.conv2"}
-    return names
+def _is_stage_conv(layer: str, depth: int) -> bool:
+    """Whether ``layer`` names a convolution a Figure 2 run may watch in the depth-``depth``
+    ResNet: conv1, or layer{1,2,3}.{block}.conv{1,2} with block < (depth - 2) / 6."""
+    m = re.fullmatch(r"layer([123])\.(\d+)\.conv([12])", layer)
+    return layer == "conv1" or bool(m and int(m.group(2)) < (depth - 2) // 6)
 
 
 def consistency_errors(config: Mapping[str, Any]) -> list[str]:
@@ -117,6 +67,17 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
     heat = config["heat"]["sweep"]
     if heat["dt_min"] >= heat["dt_max"]:
         errs.append(f"heat.sweep.dt_min ({heat['dt_min']}) must be below dt_max ({heat['dt_max']})")
+    side = config["data"]["geomnist"]["image_size"]
+    lesde_runs = targets["lesde_logs"] or targets["lesde_figures"]
+    on = [f"lesde.{k}" for k in ("geomnist_noise", "geomnist_size") if lesde[k]["enabled"]]
+    if side != 32 and lesde_runs and on:
+        errs.append(f"data.geomnist.image_size ({side}) must be 32 while {' and '.join(on)} "
+                    f"{'runs' if len(on) == 1 else 'run'}: the LE-SDE network (the paper's "
+                    "SimpleConv) takes 32x32 images")
+    amp = config["pde"]["amplification"]
+    if amp["window"] > config["pde"]["iterations"]:
+        errs.append(f"pde.amplification.window ({amp['window']}) exceeds pde.iterations "
+                    f"({config['pde']['iterations']}): the moving average needs a full window")
     blur = config["data"]["geomnist"]["blur_sigma"]
     if blur[0] > blur[1]:
         errs.append(f"data.geomnist.blur_sigma: low {blur[0]} above high {blur[1]}")
@@ -128,7 +89,7 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
     t1, depth = ins["table1"], ins["network"]["depth"]
     if (depth - 2) % 6:
         errs.append(f"instab.network.depth ({depth}) must be 6n+2 (8, 20, 32, 44, 56, 110, ...)")
-    elif ins["fig2"]["layer"] not in _stage_names(depth):
+    elif not _is_stage_conv(ins["fig2"]["layer"], depth):
         errs.append(f"instab.fig2.layer {ins['fig2']['layer']!r} is not a convolution of the "
                     f"depth-{depth} ResNet (e.g. layer2.0.conv1; blocks per stage: "
                     f"{(depth - 2) // 6})")
@@ -146,39 +107,6 @@ def consistency_errors(config: Mapping[str, Any]) -> list[str]:
         errs.append(f"instab.table1.milestones {late} are not below epochs ({t1['epochs']}): "
                     "the learning-rate drop would never happen")
     return errs
-
-
-# ---------------------------------------------------------------- memory
-
-
-def memory_estimates(config: Mapping[str, Any]) -> dict[str, float]:
-    """Bytes of the largest arrays a step would hold, by config key (enabled parts only)."""
-    est: dict[str, float] = {}
-    for key in ("geomnist_noise", "geomnist_size", "cifar"):
-        exp = config["lesde"][key]
-        if not exp["enabled"]:
-            continue
-        k = 10 if key == "cifar" else 3
-        # training: the (iterations x trials) sample table; summary: every logged row of a
-        # setting (trial, itr, smp, labels, K logits, loss) in Arrow and in NumPy at once.
-        rows = exp["iterations"] * exp["trials"]
-        est[f"lesde.{key}"] = max(8 * exp["iterations"] * exp["trials_per_job"],
-                                  2 * rows * (8 * (k + 1) + 14))
-    heat = config["heat"]
-    est["heat"] = 8 * (heat["max_steps"] + 1) * heat["n_points"] * len(heat["panels"])
-    side = config["pde"]["image"]["size"]
-    est["pde"] = 8 * side * side * 40  # image, FFTs and gradient buffers of the one-layer CNN
-    return est
-
-
-def memory_errors(config: Mapping[str, Any], available: float | None = None) -> list[str]:
-    if available is None:
-        import psutil
-
-        available = psutil.virtual_memory().total
-    return [f"{key}: the sizes asked for need about {need / GIB:.1f} GiB of memory, more than "
-            f"this machine's {available / GIB:.1f} GiB; reduce them (or run on a larger node)"
-            for key, need in memory_estimates(config).items() if need > available]
 
 
 # ---------------------------------------------------------------- external data
@@ -219,10 +147,10 @@ def external_data_errors(config: Mapping[str, Any]) -> list[str]:
 
 
 def check_filled_config(config: dict[str, Any], schema: Mapping[str, Any]) -> None:
-    """Coerce integral floats, then raise :class:`ConfigError` listing every cross-key, memory
-    and external-data problem."""
-    coerce_integers(config, schema)
-    problems = consistency_errors(config) + memory_errors(config) + external_data_errors(config)
+    """Values in the schema's types, then raise :class:`ConfigError` listing every cross-key,
+    size, external-data and study problem."""
+    normalize(config, schema)
+    problems = consistency_errors(config) + size_errors(config) + external_data_errors(config)
     if config.get("studies"):
         from .studies.checks import study_errors
 

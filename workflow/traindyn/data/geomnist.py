@@ -38,10 +38,13 @@ from scipy import ndimage
 from skimage import draw
 
 from ..atomic import load_npz, save_npz
+from ..identity import check_identity, path_identity
 from ..provenance import provenance
 from .registry import facts
 
 CLASS_NAMES = facts("geomnist").class_names
+CACHE_PATH = (r"(?:^|/)results/data/geomnist/"
+              r"ntr(?P<n_train>\d+)_nval(?P<n_val>\d+)_seed(?P<seed>\d+)\.npz$")
 _STREAM = 0x6E0  # "geomnist" stream id inside the seed sequence
 # Shape parameters at 32 px (half-sizes in pixels); they scale with image_size / 32.
 TRIANGLE_HALF_BASE, TRIANGLE_RY = 10.0, 8.0  # base 20 px; apex TRIANGLE_RY*sqrt(3) past centre
@@ -151,7 +154,7 @@ def build_geomnist(out: str, *, n_train: int, n_val: int, seed: int, image_size:
                   max_angle_deg=max_angle_deg, blur_sigma=list(blur_sigma))
     arrays = generate(n_train, n_val, seed, image_size=image_size, max_angle_deg=max_angle_deg,
                       blur_sigma=blur_sigma)
-    save_npz(out, **arrays, class_names=np.array(CLASS_NAMES),
+    save_npz(out, **arrays, class_names=np.array(CLASS_NAMES), params=json.dumps(params),
              provenance=json.dumps(provenance(params)))
 
 
@@ -159,4 +162,13 @@ def load_geomnist(path: str) -> dict[str, np.ndarray]:
     """Load a cached data set; a missing file names the rule that makes it."""
     if not os.path.exists(path):
         raise FileNotFoundError(f"GeoMNIST cache {path} is missing: build it with `snakemake {path}`")
-    return load_npz(path)  # a damaged file is an error naming it
+    data = load_npz(path)  # a damaged file is an error naming it
+    where = path_identity(path, CACHE_PATH)
+    if where is not None:  # a cache of other sizes (or, when it records it, seed) copied here
+        found = {"n_train": int((data["y_train"] == 0).sum()),
+                 "n_val": int((data["y_val"] == 0).sum()),
+                 **(json.loads(str(data["params"])) if "params" in data else {})}
+        if "seed" not in found:
+            where.pop("seed")
+        check_identity(path, found, where, "GeoMNIST cache")
+    return data

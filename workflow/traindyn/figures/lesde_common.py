@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import load_npz
+from ..lesde.logs import check_summary
 from ..scales import TOO_SMALL
 
 CIFAR = "CIFAR-10"
@@ -16,7 +17,9 @@ NO_CIFAR = ("needs CIFAR-10: lesde.cifar is off (no data set can be downloaded o
 
 
 def load(path: str) -> dict:
-    return load_npz(path)
+    data = load_npz(path)
+    check_summary(path, data)  # a summary copied from another setting is an error naming it
+    return data
 
 
 def by_group(paths: Sequence[str], names: Sequence[Any]) -> dict[Any, list[dict]]:

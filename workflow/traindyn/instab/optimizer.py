@@ -17,9 +17,22 @@ foreach operations are the per-tensor kernels, so the result is bitwise that of 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 
 import torch
+
+
+def perturbation_factors(ks) -> list[int]:
+    """``ks`` as a list of integers >= 1: one k (``3``) or one per copy (``[1, 3, 5]``). An integral
+    float (``3.0``) is that integer; anything else (``2.7``, ``0``, ``True``, an empty list) is an
+    error rather than a silently different k."""
+    items = ks if isinstance(ks, (list, tuple)) else [ks]
+    bad = [k for k in items if isinstance(k, bool) or not isinstance(k, numbers.Real)
+           or not float(k).is_integer() or k < 1]
+    if not items or bad:
+        raise ValueError(f"perturbation factors k must be integers >= 1, got ks={ks!r}")
+    return [int(k) for k in items]
 
 
 def split(t: torch.Tensor, copies: int) -> torch.Tensor:
@@ -31,22 +44,31 @@ class PerturbedSGD(torch.optim.Optimizer):
     def __init__(self, params: Iterable, ks: int | Sequence[int], lr: float,
                  momentum: float = 0.0, dampening: float = 0.0, weight_decay: float = 0.0,
                  nesterov: bool = False) -> None:
-        ks = [int(ks)] if isinstance(ks, (int, float)) else [int(k) for k in ks]
+        ks = perturbation_factors(ks)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        if not ks or any(k < 1 for k in ks):
-            raise ValueError(f"perturbation factors k must be >= 1, got {ks}")
         if lr <= 0:
             raise ValueError(f"learning rate must be > 0, got {lr}")
         defaults = dict(lr=lr, ks=ks, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params, defaults)
-        for group in self.param_groups:
-            c = len(group["ks"])
-            for p in group["params"]:
-                if c > 1 and (p.ndim == 0 or p.shape[0] % c):
-                    raise ValueError(f"a parameter of shape {tuple(p.shape)} cannot hold "
-                                     f"{len(group['ks'])} stacked copies")
+
+    def add_param_group(self, param_group: dict) -> None:
+        """torch's, plus the checks of a group's own ``ks`` (the constructor adds its groups
+        through here too, so a group's ``"ks": [0]`` is refused like ``ks=0``)."""
+        super().add_param_group(param_group)
+        group = self.param_groups[-1]
+        try:
+            group["ks"] = perturbation_factors(group["ks"])
+        except ValueError as err:
+            self.param_groups.pop()
+            raise ValueError(f"parameter group {len(self.param_groups)}: {err}") from None
+        c = len(group["ks"])
+        for p in group["params"]:
+            if c > 1 and (p.ndim == 0 or p.shape[0] % c):
+                self.param_groups.pop()
+                raise ValueError(f"a parameter of shape {tuple(p.shape)} cannot hold "
+                                 f"{c} stacked copies")
 
     @property
     def ks(self) -> list[int]:

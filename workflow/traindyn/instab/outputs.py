@@ -12,6 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..atomic import load_npz
+from ..identity import check_identity, path_identity
+
+# The identity each run's path spells (results/instab/...), checked against its metadata.
+TABLE1_PATH = (r"(?:^|/)results/instab/table1/(?P<activation>[^/]+)/"
+               r"seed(?P<seed>\d+)\.parquet$")
+FIG2_PATH = r"(?:^|/)results/instab/fig2/(?P<dtype>[^/]+)/n(?P<n>\d+)\.npz$"
 
 # train_acc: running accuracy on the epoch's (augmented) minibatches, before each step, as the
 # authors log it; test_acc: the test set after the epoch.
@@ -45,7 +51,8 @@ def _span(values: list[int]) -> str:
 
 
 def read_table1_run(path: str | os.PathLike) -> pa.Table:
-    """A Table 1 run, checked against the run parameters stored in its metadata."""
+    """A Table 1 run: the one its path names (activation, seed), checked complete against the
+    run parameters stored in its metadata."""
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as err:
@@ -53,14 +60,22 @@ def read_table1_run(path: str | os.PathLike) -> pa.Table:
     run = json.loads((table.schema.metadata or {}).get(b"traindyn", b"{}")).get("run")
     if not run:
         raise ValueError(f"Table 1 run {path} has no run metadata; delete it to rebuild it")
+    where = path_identity(path, TABLE1_PATH)
+    if where is not None:  # a run of another seed or activation copied here
+        check_identity(path, run, where, "Table 1 run")
     pairs = zip(table["epoch"].to_pylist(), table["copy"].to_pylist())
     check_table1_rows(list(pairs), run["ks"], run["epochs"], path)
     return table
 
 
 def read_fig2_run(path: str | os.PathLike) -> dict:
-    """A Figure 2 run: every save present."""
+    """A Figure 2 run: the one its path names (format, n), every save present."""
     data = load_npz(path)
+    where = path_identity(path, FIG2_PATH)
+    if where is not None:  # a run of another n or format copied here
+        meta = json.loads(str(data["provenance"])) if "provenance" in data else None
+        found = None if meta is None else {"dtype": meta.get("dtype"), "n": int(data["n"])}
+        check_identity(path, found, where, "Figure 2 run")
     saves = int(data["saves"])
     if data["divergence"].shape != (saves,):
         raise ValueError(f"Figure 2 run {path} is incomplete: {data['divergence'].shape[0]} of "

@@ -56,11 +56,14 @@ def load_data(dataset: str, data: str | None, root: str | None, download: bool, 
 
 def _identity(step_locals: dict, dataset: str, data: str | None, root: str | None,
               device: torch.device) -> dict:
-    """Run fingerprint of a step from its arguments (outputs and GPU count left out)."""
+    """Run fingerprint of a step from its arguments (outputs and GPU count left out) and the
+    thread count it computes with (a CPU run's bits depend on it: state saved under another
+    count is never resumed)."""
     skip = ("out", "gpus", "checkpoint_seconds", "dev")
     params = {k: v for k, v in step_locals.items() if k not in skip}
     inputs = [f"{root}/{CIFAR_FOLDER}"] if dataset == "cifar10" else [data]
-    return run_fingerprint(__name__, params, inputs, device=device.type)
+    return run_fingerprint(__name__, params, inputs, device=device.type,
+                           threads=torch.get_num_threads())
 
 
 def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, activation: str,
@@ -99,7 +102,8 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
         meta = provenance(dict(dataset=dataset, seed=seed, ks=list(ks), network=network, lr=lr,
                                epochs=epochs), torch=torch.__version__, dtype=dtype,
-                          device=str(dev), run=fingerprint["params"])
+                          device=str(dev), threads=fingerprint["threads"],
+                          run=fingerprint["params"])
         table = table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()})
         work.check()
         with atomic_path(out) as tmp:
@@ -163,7 +167,8 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
             raise ValueError(f"Figure 2 run {out} is incomplete: {len(div)} of {saves} saves")
         meta = provenance(dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves, layer=layer,
                                ks=list(ks), seed=seed, network=network), torch=torch.__version__,
-                          dtype=dtype, device=str(dev), run=fingerprint["params"])
+                          dtype=dtype, device=str(dev), threads=fingerprint["threads"],
+                          run=fingerprint["params"])
         work.check()
         save_npz(out, divergence=np.asarray(div), floor=floor, lr=lr, n=n, saves=saves,
                  provenance=json.dumps(meta))

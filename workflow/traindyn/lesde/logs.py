@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..atomic import atomic_path
+from ..identity import check_identity, path_identity
 
 
 def steps_schema(n_classes: int) -> pa.Schema:
@@ -168,3 +171,86 @@ def _check_foreign(itr: np.ndarray, trial: np.ndarray, is_val: bool, what: str) 
     if not is_val and not np.array_equal(itrs, np.arange(len(itrs))):
         gaps = np.setdiff1d(np.arange(itrs.max() + 1), itrs)
         raise ValueError(f"{what} is incomplete: iterations missing: {_ranges(gaps)}")
+
+
+# ---------------------------------------------------------------- identity: whose log is it?
+
+LOG_PATH = (r"(?:^|/)results/lesde/(?P<experiment>[^/]+)/(?P<setting>[^/]+)/"
+            r"trials(?P<lo>\d+)-(?P<hi>\d+)\.(?:steps|val)\.parquet$")
+SUMMARY_PATH = (r"(?:^|/)results/lesde/(?P<experiment>[^/]+)/(?P<setting>[^/]+)/"
+                r"summary\.npz$")
+# What a log's metadata records of its run (the trainer's spec and run fields).
+RUN_FIELDS = ("experiment", "setting", "trials", "iterations", "lr", "eval_every", "seed",
+              "dtype", "device", "eval_batch", "trial_block", "dataset", "p", "eval_subset",
+              "data", "n_classes", "replicate")
+
+
+def log_identity(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The run a pipeline log was written by (its spec and run fields), None without them."""
+    if not meta.get("spec"):
+        return None
+    spec = dict(meta["spec"])
+    # the spec names the random streams: "<experiment>/r<k>" for replicate k of a setting
+    experiment, _, replicate = str(spec["experiment"]).partition("/r")
+    spec.update(experiment=experiment, replicate=int(replicate or 0))
+    return {**meta.get("run", {}), **spec}
+
+
+def expected_run(run: Mapping[str, Any]) -> dict[str, Any]:
+    """A training job's parameters as the config gives them (experiment, setting, trials
+    ``[lo, hi]`` and the run parameters) -> the fields its log must record."""
+    lo, hi = run["trials"]
+    want = {**run, "trials": list(range(lo, hi))}
+    return {k: want[k] for k in RUN_FIELDS if k in want}
+
+
+def _chunk(path: str | os.PathLike) -> dict[str, Any] | None:
+    where = path_identity(path, LOG_PATH)
+    if where is None:
+        return None
+    lo, hi = where.pop("lo"), where.pop("hi")
+    return {**where, "trials": list(range(lo, hi))}
+
+
+def check_log_run(path: str | os.PathLike, expect: Mapping[str, Any] | None = None) -> None:
+    """Fail, naming the file and each differing field, unless the log is the one its path names
+    (``<experiment>/<setting>/trials<lo>-<hi>``) and, given ``expect`` (:func:`expected_run` of
+    the job the config defines), written by that run. A log outside the pipeline's layout and
+    without run metadata (the documented schema, written elsewhere) is not compared, unless an
+    ``expect`` says what it must be."""
+    found = log_identity(log_metadata(path))
+    where = _chunk(path)
+    if found is None and expect is None:
+        return
+    if where is not None:
+        check_identity(path, found, where, "training log")
+    if expect is not None:
+        check_identity(path, found, expect, "training log")
+
+
+def check_logs(steps: Sequence[str], vals: Sequence[str],
+               runs: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """Every log complete and the one its path and (given ``runs``: the config's training jobs
+    of the setting) the config name; a short, reordered, swapped or copied log is an error
+    naming it."""
+    expect = {tuple(r["trials"]): expected_run(r) for r in runs or ()}
+    for path in (*steps, *vals):
+        check_log_complete(path)
+        where = _chunk(path)
+        want = None
+        if runs is not None:
+            key = (where["trials"][0], where["trials"][-1] + 1) if where else None
+            if key not in expect:
+                raise ValueError(f"training log {path} is not one of the config's trial chunks "
+                                 f"{sorted(expect)}: delete it or fix the rule's inputs")
+            want = expect[key]
+        check_log_run(path, want)
+
+
+def check_summary(path: str | os.PathLike, data: Mapping[str, Any]) -> None:
+    """A setting's summary is the one its path names: its logs' experiment and setting."""
+    where = path_identity(path, SUMMARY_PATH)
+    meta = json.loads(str(data["log_metadata"])) if "log_metadata" in data else {}
+    found = log_identity(meta)
+    if where is not None and found is not None:
+        check_identity(path, found, where, "LE-SDE summary")

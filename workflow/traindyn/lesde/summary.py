@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..atomic import save_npz
-from .logs import check_log_complete, log_metadata, read_log
+from .logs import check_logs, log_metadata, read_log
 
 
 def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: int,
@@ -64,9 +64,9 @@ def row_in_step(itr: np.ndarray, trial: np.ndarray) -> np.ndarray:
     return np.arange(len(itr)) - first
 
 
-def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples: int = 50) -> None:
-    for path in (*steps, *vals):
-        check_log_complete(path)  # a short or reordered log is an error naming it
+def summarize(out: str, steps: Sequence[str], vals: Sequence[str], *, n_samples: int = 50,
+              runs: Sequence[dict] | None = None) -> None:
+    check_logs(steps, vals, runs)  # a short, reordered, swapped or copied log: an error naming it
     table = pa.concat_tables([read_log(p) for p in steps])
     k = sum(name.startswith("y_logit") for name in table.column_names)
     logged = np.unique(table["itr"].to_numpy())  # 0..T-1, or every log_every-th iteration

@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 
 from ..atomic import save_npz
 from ..divergence import forward_window_mean, relative_l1_divergence
@@ -26,7 +27,7 @@ def _problem(problem: dict) -> Problem:
 
 def _save(out: str, problem: Problem, params: dict, **arrays) -> None:
     record = provenance({**problem.settings, **params}, torch_dtype=problem.settings["dtype"],
-                        device=str(problem.model.device))
+                        device=str(problem.model.device), threads=torch.get_num_threads())
     save_npz(out, settings=json.dumps(problem.settings), params=json.dumps(params),
              paper_setup=problem.is_paper_setup, provenance=json.dumps(record), **arrays)
 
