@@ -76,8 +76,26 @@ def blocks(params: dict[str, torch.Tensor], size: int):
 
 
 def _native(x: torch.Tensor, native: bool | None) -> bool:
-    """Whether the native CPU kernels run (by default: on a CPU)."""
-    return x.device.type == "cpu" if native is None else native
+    """Whether the native CPU kernels run (by default: on a CPU, when they are available)."""
+    return kernel_path(x.device) == "native" if native is None else native
+
+
+def kernel_path(device: torch.device) -> str:
+    """'native' (the C++ kernels: a CPU where they build or load) or 'torch' (a GPU, or a CPU
+    without them). The two agree to 1e-12, not bitwise, so the path is part of the run's
+    fingerprint."""
+    return "native" if device.type == "cpu" and kernels.available() else "torch"
+
+
+def describe_path(path: str, device: torch.device) -> str:
+    """The job log's line naming the code that trains."""
+    threads = f"{torch.get_num_threads()} threads"
+    if path == "native":
+        return (f"LE-SDE training on {device}: native CPU kernels "
+                f"({kernels.build_dir()}), {threads}")
+    why = f"; native kernels unavailable: {kernels.unavailable_reason()}" if (
+        device.type == "cpu") else ""
+    return f"LE-SDE training on {device}: torch path{why}, {threads}"
 
 
 def train_step(params, x: torch.Tensor, y: torch.Tensor, lr: float, block: int,
@@ -132,14 +150,17 @@ def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: 
     """Train, log and merge. ``y_used`` are the training labels fed to SGD (maybe corrupted);
     ``fingerprint`` identifies the run (:func:`traindyn.workdir.run_fingerprint`)."""
     device = resolve_device(spec.device, gpus)
+    path = kernel_path(device)
+    print(describe_path(path, device), file=sys.stderr, flush=True)
+    # state is never resumed across the native and torch paths (equal to 1e-12, not bitwise)
     with numerics(deterministic=True), owned_workdir(
-            work_dir, {**fingerprint, "device": device.type}) as owned:
-        _train(data, y_used, spec, steps_out, val_out, owned, metadata, device)
+            work_dir, {**fingerprint, "device": device.type, "kernels": path}) as owned:
+        _train(data, y_used, spec, steps_out, val_out, owned, metadata, device, path == "native")
         owned.remove()
 
 
 def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, val_out: str,
-           owned: WorkDir, metadata: dict, device: torch.device) -> None:
+           owned: WorkDir, metadata: dict, device: torch.device, native: bool) -> None:
     dtype = torch_dtype(spec.dtype)
     work = owned.path
     (work / "parts").mkdir(parents=True, exist_ok=True)
@@ -180,10 +201,11 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
         idx = torch.as_tensor(samples[start:stop], device=device)
         j = 0
         for i, t in enumerate(range(start, stop)):
-            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr, block)
+            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr, block, native)
             logits[i], losses[i] = lg, ls
             if j < len(part_evals) and part_evals[j] == t:
-                val_loss[j], val_acc[j] = evaluate(params, x_val, y_val, eval_batch, block)
+                val_loss[j], val_acc[j] = evaluate(params, x_val, y_val, eval_batch, block,
+                                                   native)
                 j += 1
         owned.check()  # never write a part into a directory that is no longer this job's
         smp = samples[start:stop]
@@ -202,7 +224,8 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
         bar.set_postfix(trial_steps_per_s=f"{m * bar.n / max(time.perf_counter() - t0, 1e-9):.0f}")
     bar.close()
     meta = provenance({**metadata, "spec": asdict(spec)}, torch=torch.__version__,
-                      dtype=spec.dtype, device=str(device), spec=asdict(spec), run=metadata)
+                      dtype=spec.dtype, device=str(device), spec=asdict(spec), run=metadata,
+                      kernels="native" if native else "torch")
     owned.check()
     parts = sorted((work / "parts").glob("part-*.steps.parquet"))
     # Each merged log is checked complete (every trial x iteration, every evaluation) before it
