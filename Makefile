@@ -99,6 +99,11 @@ reference-float64: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --readme README.md
 
+# What changed between two runs (e.g. two --directory runs/<name>): claims and config keys.
+compare: $(STAMP)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=<run dir> B=<run dir>" >&2; exit 2; }
+	@$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B)
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 

@@ -5,13 +5,19 @@ import os
 import sys
 import time
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version, update_config, validate
 
 # This checkout's library, before any installed copy: the rules' code inputs and the jobs
 # (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 
-from traindyn.config import canonicalize, check_config, check_yaml, load_schema
+from traindyn.config import (
+    canonicalize,
+    check_config,
+    check_yaml,
+    load_schema,
+    yaml_values,
+)
 from traindyn.config_checks import check_filled_config
 
 min_version("9.0")
@@ -24,6 +30,9 @@ for path in ["config.yaml", *workflow.overwrite_configfiles]:
 
 configfile: "config.yaml"
 
+
+# `--config` values are YAML at any depth (Snakemake reads nested ones as strings).
+update_config(config, yaml_values(workflow.config_settings.overwrite_config))
 
 # Before any job: clear messages naming each bad key, schema defaults filled in, then the rules
 # across keys, the memory the jobs would need and the external data they read.
@@ -55,6 +64,7 @@ rule all:
     input:
         all_targets(),
         rules.claims.output.out_md,
+        rules.run_config.output.out,
     localrule: True
 
 

@@ -204,3 +204,16 @@ def test_yaml_syntax_errors_name_file_and_line(tmp_path):
     bad.write_text("targets:\n  si_heat: true\n  si_pde: [true\nheat: {}\n")
     with pytest.raises(ConfigError, match=r"config\.yaml, line \d+, column \d+: not valid YAML"):
         check_yaml(bad)
+
+
+def test_nested_command_line_values_are_read_as_yaml():
+    """`--config 'lesde={gpu: 1}'` reaches the Snakefile as {'lesde': {'gpu': '1'}}."""
+    from traindyn.config import yaml_values
+
+    given = {"lesde": {"gpu": "1", "geomnist_noise": {"lr": "0.01", "ps": ["0.0", "0.5"]}},
+             "cluster": {"gpu_model": "a100", "max_runtime_minutes": "null"}, "seed": 3,
+             "data": {"cifar10_root": "data/cifar", "cifar10_download": "true"}}
+    assert yaml_values(given) == {
+        "lesde": {"gpu": 1, "geomnist_noise": {"lr": 0.01, "ps": [0.0, 0.5]}},
+        "cluster": {"gpu_model": "a100", "max_runtime_minutes": None}, "seed": 3,
+        "data": {"cifar10_root": "data/cifar", "cifar10_download": True}}
