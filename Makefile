@@ -8,25 +8,51 @@ CORES  ?= all
 SNAKEMAKE := $(BIN)/snakemake
 ROOT   := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PY     ?= $(BIN)/python
+PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: all pipeline test setup lint clean-results report-partial verify gpu-smoke budget-table \
-	reference reference-table reference-float64 bench
+# The torch build `make setup` installs (remembered in .venv/torch-variant; README, Requirements):
+#   TORCH=default  the pins as PyPI serves them (on Linux torch 2.14.1 is the CUDA 13.0 build)
+#   TORCH=cpu      CPU only: no CUDA libraries (a fraction of the download)
+#   TORCH=cu126    CUDA 12.6, for nodes whose NVIDIA driver is older than CUDA 13.0 needs
+#   TORCH=<tag>    any other build of PyTorch's wheel index (e.g. cu128)
+# TORCH_INDEX=<url> takes that build from another index (a site mirror).
+TORCH_FILE  := $(VENV)/torch-variant
+TORCH       ?= $(or $(shell cat $(TORCH_FILE) 2>/dev/null),default)
+TORCH_INDEX ?= $(if $(filter default,$(TORCH)),,https://download.pytorch.org/whl/$(TORCH))
+# torch and torchvision at their pinned versions, with the build's local label; `===` matches
+# exactly, so switching builds reinstalls them
+TORCH_PINS   = $(shell awk -F'==' '/^(torch|torchvision)==/ {print $$1 "===" $$2 \
+	"$(if $(filter default,$(TORCH)),,+$(TORCH))"}' envs/requirements.txt)
+
+.PHONY: all pipeline test setup kernels lint clean-results report-partial verify gpu-smoke \
+	budget-table reference reference-table reference-float64 bench compare FORCE
 
 all: pipeline
 	@$(MAKE) --no-print-directory figures/report.html
 
 setup: $(STAMP)
 
-$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml \
+$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml $(TORCH_FILE) \
 	    workflow/traindyn/snakemake_hooks.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-	    -r envs/requirements.txt -r envs/requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PIP) $(TORCH_PINS) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP) -r envs/requirements.txt -r envs/requirements-dev.txt
+	$(PIP) --no-deps -e .
 	$(BIN)/python -m traindyn.snakemake_hooks --install
-	@command -v c++ >/dev/null || { echo "make setup: a C++ compiler (c++, e.g. Debian's g++) is needed to build the LE-SDE CPU kernels" >&2; exit 1; }
-	$(BIN)/python -m traindyn.lesde.kernels
+	@$(MAKE) --no-print-directory kernels
 	touch $@
+
+# The build variant in use: rewritten (so the environment is updated) only when TORCH changes.
+$(TORCH_FILE): FORCE
+	@mkdir -p $(VENV)
+	@test "$$(cat $@ 2>/dev/null)" = "$(TORCH)" || echo "$(TORCH)" > $@
+
+FORCE:
+
+# The optional native LE-SDE CPU kernels: built when a C++ compiler is there; without one, or when
+# the build fails, one line says that LE-SDE jobs on a CPU run the torch path. Never fails.
+kernels:
+	PYTHONPATH=workflow $(BIN)/python -m traindyn.lesde.kernels
 
 pipeline: $(STAMP)
 	$(SNAKEMAKE) --cores $(CORES)
@@ -82,6 +108,11 @@ reference-float64: $(STAMP)
 # Throughput vs this machine's matrix-product rate, measured in one run (results/bench/summary.*)
 bench: $(STAMP)
 	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --readme README.md
+
+# What changed between two runs (e.g. two --directory runs/<name>): claims and config keys.
+compare: $(STAMP)
+	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=<run dir> B=<run dir>" >&2; exit 2; }
+	@$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -5,13 +5,19 @@ import os
 import sys
 import time
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version, update_config, validate
 
 # This checkout's library, before any installed copy: the rules' code inputs and the jobs
 # (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 
-from traindyn.config import canonicalize, check_config, check_config_file, load_schema
+from traindyn.config import (
+    canonicalize,
+    check_config,
+    check_config_file,
+    load_schema,
+    yaml_values,
+)
 from traindyn.config_checks import check_filled_config
 from traindyn.config_types import normalize
 
@@ -26,6 +32,9 @@ if os.path.exists("config.yaml"):
 
 configfile: "config.yaml"
 
+
+# `--config` values are YAML at any depth (Snakemake reads nested ones as strings).
+update_config(config, yaml_values(workflow.config_settings.overwrite_config))
 
 # Before any job: values in the schema's types (--config text, 0 vs 0.0), clear messages naming
 # each bad key, schema defaults filled in, then the rules across keys, the memory and time the
@@ -62,6 +71,7 @@ rule all:
         all_targets(),
         rules.claims.output.out_md,
         rules.manifest.output.out,
+        rules.run_config.output.out,
     localrule: True
 
 

@@ -349,3 +349,16 @@ def test_runaway_sizes_from_the_issue_are_refused(schema):
     with pytest.raises(ConfigError, match=r"lesde.analysis.sim_trials.*LE-ODE simulation.*\d+\.\d "
                                           r"GiB of memory"):
         check_filled_config(_filled(config), schema)
+
+
+def test_nested_command_line_values_are_read_as_yaml():
+    """`--config 'lesde={gpu: 1}'` reaches the Snakefile as {'lesde': {'gpu': '1'}}."""
+    from traindyn.config import yaml_values
+
+    given = {"lesde": {"gpu": "1", "geomnist_noise": {"lr": "0.01", "ps": ["0.0", "0.5"]}},
+             "cluster": {"gpu_model": "a100", "max_runtime_minutes": "null"}, "seed": 3,
+             "data": {"cifar10_root": "data/cifar", "cifar10_download": "true"}}
+    assert yaml_values(given) == {
+        "lesde": {"gpu": 1, "geomnist_noise": {"lr": 0.01, "ps": [0.0, 0.5]}},
+        "cluster": {"gpu_model": "a100", "max_runtime_minutes": None}, "seed": 3,
+        "data": {"cifar10_root": "data/cifar", "cifar10_download": True}}

@@ -158,8 +158,29 @@ def test_changing_heat_dts_reruns_only_heat_and_claims(tiny_run, tmp_path):
     config = yaml.safe_load((work / "config.yaml").read_text())
     config["heat"]["panels"] = [0.4, 0.6]
     (work / "config.yaml").write_text(yaml.safe_dump(config))
-    assert planned_jobs(work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1, "manifest": 1,
-                                "all": 1}
+    assert planned_jobs(work) == {"heat_simulate": 1, "si_fig1_heat": 1, "claims": 1,
+                                  "manifest": 1, "run_config": 1, "all": 1}
+
+
+def test_the_run_records_its_config_and_compares_with_another(tiny_run, tmp_path):
+    """figures/run_config.json is the config as the run used it (schema defaults filled, keys
+    sorted); `make compare` of a copy whose config changed in one key names that key."""
+    from traindyn.compare import report
+    from traindyn.config import sorted_keys
+    from snakemake.utils import validate
+
+    used = json.loads((tiny_run / "figures/run_config.json").read_text())
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"), set_default=True)
+    assert used == sorted_keys(config) and list(used) == sorted(used)
+    other = tmp_path / "other"
+    (other / "figures").mkdir(parents=True)
+    (other / "figures/claims.json").write_bytes((tiny_run / "figures/claims.json").read_bytes())
+    used["heat"]["max_steps"] = 2500
+    (other / "figures/run_config.json").write_text(json.dumps(used))
+    text = report(tiny_run, other)
+    assert "Config keys that differ: 1\n  heat.max_steps: 1000 -> 2500" in text
+    assert "changed: 0" in text
 
 
 def test_report_is_built(tiny_run, tmp_path):

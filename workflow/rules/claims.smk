@@ -20,3 +20,21 @@ rule claims:
         kwargs={},
     script:
         STEP
+
+
+# The config this run used (merged, validated, canonical): what `make compare` diffs.
+rule run_config:
+    input:
+        code=step_code("compare:write_run_config"),
+    output:
+        out="figures/run_config.json",
+    log:
+        "results/logs/run_config.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="compare:write_run_config",
+        kwargs={"config": dict(config)},
+    script:
+        STEP

@@ -1,5 +1,7 @@
 # Shared helpers: the step runner, its code inputs (the import closure of the step's module, so
 # editing any module a step imports reruns it), and the targets `rule all` builds.
+from types import SimpleNamespace
+
 from traindyn import budget as cost
 from traindyn import scales
 from traindyn.codedeps import step_code
@@ -206,6 +208,38 @@ def fig2_runs(dtype, ns):
 
 # Runtime requests of the training jobs (minutes), from the cost model in traindyn.budget.
 BUDGET = config["budget"]
+# A partition's time limit caps every request; a longer job stops before it with its state saved
+# (traindyn.deadline) and is resubmitted: retries enough for the rule's longest job.
+CAP = config["cluster"]["max_runtime_minutes"]
+
+
+def capped(minutes):
+    return lambda w: cost.capped(minutes(w), CAP)
+
+
+def retries(minutes, jobs):
+    return cost.retries(max((minutes(w) for w in jobs), default=0), CAP)
+
+
+def lesde_jobs():
+    """Wildcards of every LE-SDE training job."""
+    return [
+        SimpleNamespace(
+            experiment=r.experiment, setting=r.setting, lo=r.trials[0], hi=r.trials[1]
+        )
+        for r in runs(config["lesde"], config["data"])
+    ]
+
+
+def fig2_jobs():
+    """Wildcards of every Figure 2 run (the figure's format and the precision extra's)."""
+    pairs = [(config["instab"]["dtype"], n) for n in config["instab"]["fig2"]["ns"]]
+    pairs += [
+        (d, n)
+        for d in config["instab"]["precision"]["dtypes"]
+        for n in config["instab"]["precision"]["ns"]
+    ]
+    return [SimpleNamespace(dtype=d, n=n) for d, n in pairs]
 
 
 def request(flops_steps, track, gpus, dtype):

@@ -24,12 +24,13 @@ rule instab_table1_run:
         "results/benchmarks/instab_table1_run/{activation}/seed{seed}.tsv"
     wildcard_constraints:
         seed=r"\d+",
+    retries: retries(table1_minutes, [None])
     conda:
         ENV
     threads: INSTAB["threads"]
     resources:
         **gpu_resources(INSTAB["gpu"]),
-        runtime=table1_minutes,
+        runtime=capped(table1_minutes),
     params:
         threads=INSTAB["threads"],
         step="instab.steps:table1_run",
@@ -57,12 +58,13 @@ rule instab_fig2_run:
     wildcard_constraints:
         n=r"\d+",
         dtype="bfloat16|float32|float64",
+    retries: retries(fig2_minutes, fig2_jobs())
     conda:
         ENV
     threads: INSTAB["threads"]
     resources:
         **gpu_resources(INSTAB["gpu"]),
-        runtime=fig2_minutes,
+        runtime=capped(fig2_minutes),
     params:
         threads=INSTAB["threads"],
         step="instab.steps:fig2_run",

@@ -15,12 +15,13 @@ rule lesde_train:
     wildcard_constraints:
         lo=r"\d+",
         hi=r"\d+",
+    retries: retries(lesde_minutes, lesde_jobs())
     conda:
         ENV
     threads: 2
     resources:
         **gpu_resources(config["lesde"]["gpu"]),
-        runtime=lesde_minutes,
+        runtime=capped(lesde_minutes),
     params:
         step="lesde.steps:train_run",
         kwargs=lesde_kwargs,

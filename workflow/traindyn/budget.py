@@ -4,7 +4,9 @@ A job's estimate is its floating-point work (forward FLOPs of the network per im
 images it trains on and evaluates, times three for a training step) divided by the device's
 sustained rate, plus a fixed overhead per optimizer step (kernel launches on a GPU); the runtime a
 job asks the scheduler for is the estimate times a safety factor, never below a floor. The rates
-are config keys (``budget``): calibrate them with ``make gpu-smoke`` on your GPU nodes.
+are config keys (``budget``): calibrate them with ``make gpu-smoke`` on your GPU nodes. A
+partition's time limit (``cluster.max_runtime_minutes``) caps the request; a longer job stops
+before the cap with its state saved (:mod:`traindyn.deadline`) and needs as many resubmissions.
 """
 
 from __future__ import annotations
@@ -85,3 +87,17 @@ def estimate_seconds(flops: float, steps: int, track: str, gpu: bool, dtype: str
 def request_minutes(seconds: float, budget: Mapping[str, Any]) -> int:
     """The runtime to ask the scheduler for: the estimate times the safety factor, rounded up."""
     return max(int(budget["min_minutes"]), math.ceil(seconds * budget["safety"] / 60))
+
+
+def capped(minutes: int, cap: int | None) -> int:
+    """The request under the partition's limit (``cap`` minutes; None: no limit)."""
+    return minutes if cap is None else min(minutes, cap)
+
+
+def retries(minutes: int, cap: int | None) -> int | None:
+    """Resubmissions for a job whose uncapped request is ``minutes``: one per further cap-long
+    attempt its request needs, plus one spare for an ordinary failure (the profile's own
+    ``retries: 1``). None without a cap: the profile's value applies."""
+    if cap is None:
+        return None
+    return max(1, math.ceil(minutes / cap))

@@ -119,6 +119,22 @@ def check_config(config: Mapping[str, Any], schema: Mapping[str, Any] | str | os
         raise ConfigError("invalid config:\n  - " + "\n  - ".join(problems))
 
 
+def yaml_values(value: Any) -> Any:
+    """``--config`` overrides with every string read as YAML. Snakemake types a top-level value
+    (``--config seed=3``) but leaves nested ones as text (``--config 'lesde={gpu: 1}'`` gives
+    ``'1'``), which the schema would reject."""
+    if isinstance(value, Mapping):
+        return {k: yaml_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [yaml_values(v) for v in value]
+    if isinstance(value, str) and value.strip():
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
 def sorted_keys(value: Any) -> Any:
     """The config with every mapping's keys in sorted order. Snakemake compares rule params as
     text, so the same values written in another key order (a reordered or re-dumped config.yaml)

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 
 import torch
 
+from .devices import claim_gpus
+
 DTYPES = {"bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 
 
@@ -34,9 +36,12 @@ def _cuda_unusable() -> str:
             f"than CUDA {build} needs (check nvidia-smi)")
 
 
-def resolve_device(device: str, gpus: int = 0) -> torch.device:
+def resolve_device(device: str, gpus: int = 0, job: str = "") -> torch.device:
     """``auto`` -> CUDA if usable, else CPU; ``cuda`` or a job that asked the scheduler for GPUs
-    (``gpus > 0``) fails at once when CUDA is unusable instead of running for days on the CPU."""
+    (``gpus > 0``) fails at once when CUDA is unusable instead of running for days on the CPU.
+    A job that asked for GPUs first takes its own from the machine's pool (:mod:`.devices`;
+    ``job`` names it there), before CUDA starts."""
+    claim_gpus(gpus, job)
     wants_gpu = device.startswith("cuda") or gpus > 0
     if wants_gpu and not torch.cuda.is_available():
         why = f"device {device!r}" + (f" with {gpus} GPU(s) requested" if gpus else "")

@@ -1,7 +1,7 @@
 """Snakemake steps of the deep-network instability track: Table 1 (one job per seed and
 activation) and Figure 2 (one job per learning rate and format). Both run inside an owned work
-directory tied to the run's fingerprint, checkpoint there, and check their output complete
-before publishing it."""
+directory tied to the run's fingerprint, checkpoint there, stop before a time limit with their
+state saved (:mod:`traindyn.deadline`), and check their output complete before publishing it."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ..data.cifar import FOLDER as CIFAR_FOLDER, check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
 from ..data.noise import pixel_noise as noisy_images
 from ..data.registry import facts
+from ..deadline import job_deadline
 from ..divergence import relative_l1_divergence
 from ..provenance import provenance
 from ..runtime import numerics, resolve_device, torch_dtype
@@ -75,8 +76,9 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
     """All perturbed copies of one seed plus a second k = 1 copy (the null control), trained on
     the same minibatches; per-epoch test accuracy of every copy, and whether the control is still
     bit-identical to the k = 1 copy."""
-    dev = resolve_device(device, gpus)
+    dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
+    deadline = job_deadline()
     with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
         torch_dt = torch_dtype(dtype)
         images = load_data(dataset, data, root, download, torch_dt, dev, pixel_noise)
@@ -90,6 +92,7 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         start, rows = int(state["epoch"]), list(state["rows"])
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
         for epoch in range(start, epochs):
+            began = time.monotonic()
             train_loss, train_acc = train_epoch(model, opt, images, batch, seed, epoch, lr,
                                                 milestones)
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
@@ -97,6 +100,9 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
             rows += epoch_rows(seed, activation, copies, epoch, acc, train_loss, twin, train_acc)
             save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
+            # under a time limit: stop now if the next epoch might not end before it
+            if epoch + 1 < epochs and deadline.reached(next_step=2 * (time.monotonic() - began)):
+                raise deadline.stop(f"epoch {epoch + 1} of {epochs}", work.path)
         bar.close()
         check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
@@ -125,8 +131,9 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
     """Two copies (k = ks[0], ks[1]) with plain SGD at lr = base_lr / n; the configured layer's
     weights after every n updates, for ``saves`` saves (saves * n updates, not n epochs). A
     checkpoint is written at a save point once ``checkpoint_seconds`` have passed since the last."""
-    dev = resolve_device(device, gpus)
+    dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
+    deadline = job_deadline()
     with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
         torch_dt = torch_dtype(dtype)
         images = load_data(dataset, data, root, download, torch_dt, dev, pixel_noise)
@@ -143,6 +150,10 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
         bar = progress(total, step, f"fig2 n={n}")
         last_save = time.monotonic()
 
+        def progress_now() -> dict:
+            return {"step": step, "epoch": epoch, "in_epoch": in_epoch, "div": div,
+                    "floor": floor}
+
         while step < total:
             for x, y in islice(minibatches(images, batch, seed, epoch), in_epoch, None):
                 loss_and_step(model, opt, x, y)
@@ -153,12 +164,13 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
                 if step % n == 0:
                     div.append(copy_divergence(model, layer))
                     if time.monotonic() - last_save >= checkpoint_seconds and step < total:
-                        save_checkpoint(work, model, opt, {"step": step, "epoch": epoch,
-                                                           "in_epoch": in_epoch, "div": div,
-                                                           "floor": floor})
+                        save_checkpoint(work, model, opt, progress_now())
                         last_save = time.monotonic()
                 if step == total:
                     break
+                if deadline.reached():  # any step is a resume point: save and stop
+                    save_checkpoint(work, model, opt, progress_now())
+                    raise deadline.stop(f"update {step} of {total}", work.path)
             else:
                 epoch, in_epoch = epoch + 1, 0
             bar.update(step - bar.n)

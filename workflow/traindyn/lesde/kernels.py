@@ -4,7 +4,10 @@ every trial and the convolutional features of the validation pass.
 Compiled with the system C++ compiler through :mod:`torch.utils.cpp_extension` (``-O3
 -march=native``). ``make setup`` builds them (``python -m traindyn.lesde.kernels``); an edited
 source is rebuilt at the next use, under cpp_extension's lock, so concurrent jobs wait instead of
-racing. The build directory is keyed by the Python and torch versions and this CPU's
+racing. They are optional: without a compiler, or when the build fails, :func:`available` is
+False (:func:`unavailable_reason` says why) and the trainer runs the torch code instead; a failed
+build is recorded (``failed.json``) so later jobs do not retry it until the source or the
+compiler changes. The build directory is keyed by the Python and torch versions and this CPU's
 instruction-set flags: a shared checkout on a cluster never loads a binary built for another
 node's CPU. The source is part of every dependent step's code closure
 (:mod:`traindyn.codedeps`), so editing it reruns those steps and invalidates their resumable
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +53,15 @@ def build_dir() -> Path:
     return HERE.parents[2] / "build" / "torch_extensions" / _cpu_key()
 
 
+class KernelsUnavailable(RuntimeError):
+    """The native kernels cannot be built or loaded here (the torch path runs instead)."""
+
+
+def compiler() -> str | None:
+    """The C++ compiler cpp_extension would use ($CXX, else c++), or None when absent."""
+    return shutil.which(os.environ.get("CXX") or "c++")
+
+
 def _source_hash() -> str:
     h = hashlib.sha256(" ".join(FLAGS).encode())
     for src in NATIVE_SOURCES:
@@ -56,20 +69,35 @@ def _source_hash() -> str:
     return h.hexdigest()
 
 
+def _import(record: dict):
+    spec = importlib.util.spec_from_file_location(record["name"], record["library"])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @lru_cache(maxsize=None)
 def native():
-    """The compiled module (built first if absent or stale)."""
+    """The compiled module (built first if absent or stale); :class:`KernelsUnavailable` when it
+    cannot be."""
     path = build_dir()
-    stamp = path / "built.json"
+    stamp, failed = path / "built.json", path / "failed.json"
     digest = _source_hash()
     try:  # the common case: built from these sources, import it directly (no build tools)
         record = json.loads(stamp.read_text())
         if record["sources"] == digest and Path(record["library"]).is_file():
-            spec = importlib.util.spec_from_file_location(record["name"], record["library"])
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
+            return _import(record)
     except (OSError, ValueError, KeyError, ImportError):
+        pass
+    cxx = compiler()
+    if cxx is None:
+        raise KernelsUnavailable(f"no C++ compiler ({os.environ.get('CXX') or 'c++'} is not on "
+                                 "PATH; set CXX to name another)")
+    try:  # a build that failed with these sources and this compiler is not retried by every job
+        record = json.loads(failed.read_text())
+        if (record["sources"], record["compiler"]) == (digest, cxx):
+            raise KernelsUnavailable(record["reason"])
+    except (OSError, ValueError, KeyError):
         pass
     # importing cpp_extension warns that no CUDA runtime is found: irrelevant to a CPU build
     logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
@@ -79,13 +107,39 @@ def native():
     # ninja may be the one installed in this environment, next to its interpreter
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
                                           os.environ.get("PATH", "")])
-    module = cpp_extension.load("traindyn_simpleconv", [str(HERE / s) for s in NATIVE_SOURCES],
-                                extra_cflags=list(FLAGS), build_directory=str(path),
-                                verbose=False)
+    try:
+        module = cpp_extension.load("traindyn_simpleconv",
+                                    [str(HERE / s) for s in NATIVE_SOURCES],
+                                    extra_cflags=list(FLAGS), build_directory=str(path),
+                                    verbose=False)
+    except Exception as err:  # compiler errors, a missing ninja, a broken toolchain
+        log = path / "build-error.log"
+        log.write_text(f"compiler: {cxx}\n{err}\n")
+        reason = f"the build with {cxx} failed (compiler output in {log})"
+        write = {"sources": digest, "compiler": cxx, "reason": reason}
+        with atomic_path(failed) as tmp:
+            Path(tmp).write_text(json.dumps(write))
+        raise KernelsUnavailable(reason) from err
+    failed.unlink(missing_ok=True)
     with atomic_path(stamp) as tmp:
         Path(tmp).write_text(json.dumps({"sources": digest, "library": module.__file__,
                                          "name": module.__name__}))
     return module
+
+
+@lru_cache(maxsize=None)
+def unavailable_reason() -> str | None:
+    """None when the kernels load (building them first if needed), else why they cannot (asked
+    once per process)."""
+    try:
+        native()
+    except KernelsUnavailable as err:
+        return str(err)
+    return None
+
+
+def available() -> bool:
+    return unavailable_reason() is None
 
 
 ORDER = tuple(param_shapes(1, 1))  # the parameter order the kernels take
@@ -106,6 +160,11 @@ def shared_features(params: dict[str, torch.Tensor], x: torch.Tensor) -> torch.T
     return native().shared_features(_flat(params), x, torch.get_num_threads())
 
 
-if __name__ == "__main__":  # make setup: build now, not inside the first job
-    native()
-    print(f"traindyn LE-SDE kernels built in {build_dir()}", file=sys.stderr)
+if __name__ == "__main__":  # make setup: build now, not inside the first job; never fails
+    (build_dir() / "failed.json").unlink(missing_ok=True)  # an explicit build tries again
+    why = unavailable_reason()
+    if why is None:
+        print(f"traindyn: LE-SDE native CPU kernels built in {build_dir()}", file=sys.stderr)
+    else:
+        print(f"traindyn: LE-SDE native CPU kernels not built: {why}; LE-SDE jobs on a CPU will "
+              "run the torch path (same results to 1e-12, about 3x slower)", file=sys.stderr)

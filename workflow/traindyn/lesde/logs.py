@@ -73,15 +73,34 @@ def write_part(path: str | os.PathLike, table: pa.Table) -> None:
         pq.write_table(table, tmp)
 
 
+def _by_window(tables, every: int):
+    """The rows of consecutive tables, regrouped into one table per ``every`` iterations."""
+    pending, window = [], None
+    for table in tables:
+        w = table["itr"].to_numpy() // every
+        cuts = [0, *(np.flatnonzero(np.diff(w)) + 1), len(w)]
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            if hi > lo and window is not None and w[lo] != window:
+                yield pa.concat_tables(pending).combine_chunks()
+                pending = []
+            if hi > lo:
+                window = w[lo]
+                pending.append(table.slice(lo, hi - lo))
+    if pending:
+        yield pa.concat_tables(pending).combine_chunks()
+
+
 def merge_parts(parts: list[Path], out: str | os.PathLike, schema: pa.Schema,
-                metadata: dict, check=None) -> None:
-    """Stream the parts into one file (one row group per part) with provenance metadata;
+                metadata: dict, check=None, group_every: int | None = None) -> None:
+    """Stream the parts into one file with provenance metadata: one row group per part, or with
+    ``group_every`` one per that many iterations (the same bytes however the parts were cut);
     ``check(path, name)`` vets the merged file before it replaces ``out``."""
     schema = schema.with_metadata({b"traindyn": json.dumps(metadata).encode()})
+    tables = (pq.read_table(part).cast(schema) for part in parts)
     with atomic_path(out) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
-            for part in parts:
-                writer.write_table(pq.read_table(part).cast(schema))
+            for table in tables if group_every is None else _by_window(tables, group_every):
+                writer.write_table(table)
         if check is not None:
             check(tmp, name=out)
 

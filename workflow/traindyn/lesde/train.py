@@ -5,7 +5,10 @@ Each trial has its own initialization and its own sequence of sampled examples, 
 functions of (seed, experiment, trial), so its numbers do not depend on which other trials share
 the job. Every ``checkpoint_every`` iterations the logged rows go to a part file and the stacked
 parameters to a checkpoint (atomically, in that order); a killed job resumes from the last
-checkpoint, drops any later part, and ends with the same bytes as an uninterrupted run. The work
+checkpoint, drops any later part, and ends with the same bytes as an uninterrupted run. Under a
+time limit (:mod:`traindyn.deadline`) the job also ends a part early, saves its state and stops
+before the limit; the merged log is laid out by iteration, not by part, so its bytes do not
+depend on where the attempts stopped. The work
 directory is owned by the job and tied to its run fingerprint (:mod:`traindyn.workdir`): state
 of another run is never resumed, and the logs are checked complete before they are published.
 """
@@ -23,6 +26,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from ..atomic import atomic_path
+from ..deadline import Deadline, job_deadline
 from ..provenance import provenance
 from ..runtime import numerics, resolve_device, torch_dtype
 from ..workdir import WorkDir, owned_workdir
@@ -76,8 +80,26 @@ def blocks(params: dict[str, torch.Tensor], size: int):
 
 
 def _native(x: torch.Tensor, native: bool | None) -> bool:
-    """Whether the native CPU kernels run (by default: on a CPU)."""
-    return x.device.type == "cpu" if native is None else native
+    """Whether the native CPU kernels run (by default: on a CPU, when they are available)."""
+    return kernel_path(x.device) == "native" if native is None else native
+
+
+def kernel_path(device: torch.device) -> str:
+    """'native' (the C++ kernels: a CPU where they build or load) or 'torch' (a GPU, or a CPU
+    without them). The two agree to 1e-12, not bitwise, so the path is part of the run's
+    fingerprint."""
+    return "native" if device.type == "cpu" and kernels.available() else "torch"
+
+
+def describe_path(path: str, device: torch.device) -> str:
+    """The job log's line naming the code that trains."""
+    threads = f"{torch.get_num_threads()} threads"
+    if path == "native":
+        return (f"LE-SDE training on {device}: native CPU kernels "
+                f"({kernels.build_dir()}), {threads}")
+    why = f"; native kernels unavailable: {kernels.unavailable_reason()}" if (
+        device.type == "cpu") else ""
+    return f"LE-SDE training on {device}: torch path{why}, {threads}"
 
 
 def train_step(params, x: torch.Tensor, y: torch.Tensor, lr: float, block: int,
@@ -131,15 +153,21 @@ def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: 
                  gpus: int = 0) -> None:
     """Train, log and merge. ``y_used`` are the training labels fed to SGD (maybe corrupted);
     ``fingerprint`` identifies the run (:func:`traindyn.workdir.run_fingerprint`)."""
-    device = resolve_device(spec.device, gpus)
+    device = resolve_device(spec.device, gpus, job=steps_out)
+    path = kernel_path(device)
+    print(describe_path(path, device), file=sys.stderr, flush=True)
+    deadline = job_deadline()
+    # state is never resumed across the native and torch paths (equal to 1e-12, not bitwise)
     with numerics(deterministic=True), owned_workdir(
-            work_dir, {**fingerprint, "device": device.type}) as owned:
-        _train(data, y_used, spec, steps_out, val_out, owned, metadata, device)
+            work_dir, {**fingerprint, "device": device.type, "kernels": path}) as owned:
+        _train(data, y_used, spec, steps_out, val_out, owned, metadata, device, path == "native",
+               deadline)
         owned.remove()
 
 
 def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, val_out: str,
-           owned: WorkDir, metadata: dict, device: torch.device) -> None:
+           owned: WorkDir, metadata: dict, device: torch.device, native: bool,
+           deadline: Deadline) -> None:
     dtype = torch_dtype(spec.dtype)
     work = owned.path
     (work / "parts").mkdir(parents=True, exist_ok=True)
@@ -161,6 +189,7 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
         start, n_parts = 0, 0
     else:
         params, start, n_parts = state["params"], int(state["itr"]), int(state["parts"])
+        print(f"resuming at iteration {start} of {spec.iterations}", file=sys.stderr, flush=True)
     for stale in sorted((work / "parts").glob("part-*")):  # written after the checkpoint
         if int(stale.name.split("-")[1].split(".")[0]) >= n_parts:
             stale.unlink()
@@ -178,20 +207,28 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
         val_loss = torch.empty((len(part_evals), m), dtype=torch.float64, device=device)
         val_acc = torch.empty((len(part_evals), m), dtype=torch.float64, device=device)
         idx = torch.as_tensor(samples[start:stop], device=device)
-        j = 0
+        j, cut = 0, False
         for i, t in enumerate(range(start, stop)):
-            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr, block)
+            if deadline.reached():  # the part ends here (the merged log's layout does not move)
+                stop, cut = t, True
+                break
+            lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr, block, native)
             logits[i], losses[i] = lg, ls
             if j < len(part_evals) and part_evals[j] == t:
-                val_loss[j], val_acc[j] = evaluate(params, x_val, y_val, eval_batch, block)
+                val_loss[j], val_acc[j] = evaluate(params, x_val, y_val, eval_batch, block,
+                                                   native)
                 j += 1
+        if stop == start:  # the limit came before any step of this part: the state is saved
+            raise deadline.stop(f"iteration {start} of {spec.iterations}", work)
+        n, part_evals = stop - start, part_evals[:j]
         owned.check()  # never write a part into a directory that is no longer this job's
         smp = samples[start:stop]
-        steps = steps_table(trials, np.arange(start, stop), smp, y_used[smp],
-                            data.y_train[smp], logits.cpu().numpy(), losses.cpu().numpy())
+        steps = steps_table(trials, np.arange(start, stop), smp, y_used[smp], data.y_train[smp],
+                            logits[:n].cpu().numpy(), losses[:n].cpu().numpy())
         write_part(work / "parts" / f"part-{n_parts:05d}.steps.parquet", steps)
         write_part(work / "parts" / f"part-{n_parts:05d}.val.parquet",
-                   val_table(trials, part_evals, val_loss.cpu().numpy(), val_acc.cpu().numpy()))
+                   val_table(trials, part_evals, val_loss[:j].cpu().numpy(),
+                             val_acc[:j].cpu().numpy()))
         n_parts += 1
         start = stop
         owned.check()
@@ -200,13 +237,18 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
                         "params": {name: p.cpu() for name, p in params.items()}}, tmp)
         bar.update(n)
         bar.set_postfix(trial_steps_per_s=f"{m * bar.n / max(time.perf_counter() - t0, 1e-9):.0f}")
+        if cut:
+            raise deadline.stop(f"iteration {start} of {spec.iterations}", work)
     bar.close()
     meta = provenance({**metadata, "spec": asdict(spec)}, torch=torch.__version__,
-                      dtype=spec.dtype, device=str(device), spec=asdict(spec), run=metadata)
+                      dtype=spec.dtype, device=str(device), spec=asdict(spec), run=metadata,
+                      kernels="native" if native else "torch")
     owned.check()
     parts = sorted((work / "parts").glob("part-*.steps.parquet"))
     # Each merged log is checked complete (every trial x iteration, every evaluation) before it
     # replaces the output: a short log is an error naming the missing range, never an output.
-    merge_parts(parts, steps_out, steps_schema(k), meta, check=check_log_complete)
+    # one row group per checkpoint_every iterations, wherever a time limit cut the parts
+    merge_parts(parts, steps_out, steps_schema(k), meta, check=check_log_complete,
+                group_every=spec.checkpoint_every)
     merge_parts([p.with_name(p.name.replace(".steps.", ".val.")) for p in parts], val_out,
-                VAL_SCHEMA, meta, check=check_log_complete)
+                VAL_SCHEMA, meta, check=check_log_complete, group_every=spec.checkpoint_every)

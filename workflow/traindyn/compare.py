@@ -1,0 +1,87 @@
+"""What changed between two runs: the claims whose verdict or measured value differ, and the config
+keys that differ (``make compare A=dir B=dir``).
+
+Each run directory holds ``figures/claims.json`` (the claims rule: a list of claim records keyed by
+``id``) and ``figures/run_config.json`` (the ``run_config`` rule: the run's merged, validated,
+canonical config). Records are compared by ``id`` on ``verdict`` and ``measured`` only, so fields
+added to the records later neither break nor clutter the comparison.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .atomic import write_json
+
+CLAIMS = "figures/claims.json"
+CONFIG = "figures/run_config.json"
+
+
+def write_run_config(out: str, config: Mapping[str, Any]) -> None:
+    """Snakemake step: the config this run used."""
+    write_json(out, json.loads(json.dumps(config, sort_keys=True)))
+
+
+def _load(run: str | os.PathLike, name: str) -> Any:
+    path = Path(run) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: is {run} a complete run of this pipeline? "
+                                "(snakemake --directory <it> writes it)")
+    return json.loads(path.read_text())
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1} (lists are values)."""
+    if isinstance(value, Mapping) and value:
+        out = {}
+        for key in value:
+            out.update(flatten(value[key], f"{prefix}{key}."))
+        return out
+    return {prefix[:-1]: value}
+
+
+def config_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key path, value in A, value in B) of every key that differs; a missing key is None."""
+    fa, fb = flatten(a), flatten(b)
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def claim_changes(a: list[dict], b: list[dict]) -> list[tuple[str, dict | None, dict | None]]:
+    """(id, record in A, record in B) of every claim whose verdict or measured value differs, or
+    that only one run has, in A's order and then B's."""
+    ra, rb = {c["id"]: c for c in a}, {c["id"]: c for c in b}
+    ids = list(ra) + [i for i in rb if i not in ra]
+    key = ("verdict", "measured")
+    return [(i, ra.get(i), rb.get(i)) for i in ids
+            if i not in ra or i not in rb or any(ra[i].get(k) != rb[i].get(k) for k in key)]
+
+
+def _short(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def report(a: str | os.PathLike, b: str | os.PathLike) -> str:
+    """The comparison as text (what ``make compare`` prints)."""
+    claims = claim_changes(_load(a, CLAIMS), _load(b, CLAIMS))
+    config = config_changes(_load(a, CONFIG), _load(b, CONFIG))
+    lines = [f"A = {a}", f"B = {b}", "",
+             f"Config keys that differ: {len(config)}"]
+    lines += [f"  {key}: {_short(x)} -> {_short(y)}" for key, x, y in config]
+    n = len(_load(a, CLAIMS))
+    lines += ["", f"Claims whose verdict or measured value changed: {len(claims)} (of {n} in A)"]
+    for cid, x, y in claims:
+        if x is None or y is None:
+            lines.append(f"  {cid}: only in {'B' if x is None else 'A'} "
+                         f"({(x or y).get('verdict')}, measured {_short((x or y).get('measured'))})")
+            continue
+        verdict = (x.get("verdict") if x.get("verdict") == y.get("verdict")
+                   else f"{x.get('verdict')} -> {y.get('verdict')}")
+        measured = (_short(x.get("measured")) if x.get("measured") == y.get("measured")
+                    else f"{_short(x.get('measured'))} -> {_short(y.get('measured'))}")
+        lines.append(f"  {cid} ({x.get('paper', '')} {x.get('figure', '')}): verdict {verdict}; "
+                     f"measured {measured}")
+    return "\n".join(lines)
