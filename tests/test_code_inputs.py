@@ -156,7 +156,9 @@ def test_editing_a_module_plans_exactly_the_rules_that_import_it(rules, tmp_path
 
     edited = repo / "workflow" / "traindyn" / module
     edited.write_text(edited.read_text() + "\n# edited\n")
-    importers = {name for name, (_, code) in rules.items() if str(LIB / module) in code}
+    # (the study rules have no jobs: the tiny config defines no study)
+    importers = {name for name, (_, code) in rules.items() if str(LIB / module) in code
+                 and not name.startswith("study_")}
     assert importers  # the module is used by some step
     planned = _planned(repo, work)
     # the importers, whatever consumes their outputs (claims, figures, the manifest), and `all`

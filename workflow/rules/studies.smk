@@ -19,9 +19,9 @@ def study(w):
     return STUDIES[w.study]
 
 
-def study_code(step):
-    """The step's library closure and the study's own model files."""
-    return lambda w: step_code(step) + model_files(study(w)["model"]["name"])
+def study_model_files(w):
+    """The study's own model file and the local files it imports (code inputs too)."""
+    return model_files(study(w)["model"]["name"])
 
 
 def study_title(name):
@@ -32,7 +32,8 @@ def study_title(name):
 
 rule study_copies:
     input:
-        code=study_code("instab.copies:copies_run"),
+        code=step_code("instab.copies:copies_run"),
+        code_model=study_model_files,
     output:
         out="results/studies/{study}/copies/seed{seed}.parquet",
         divergence="results/studies/{study}/copies/seed{seed}.divergence.npz",
@@ -42,11 +43,12 @@ rule study_copies:
         "results/benchmarks/study_copies/{study}/seed{seed}.tsv"
     conda:
         ENV
-    threads: 2
+    threads: config["instab"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(study(w), "copies", BUDGET),
     params:
+        threads=config["instab"]["threads"],  # the bits follow it, not --cores
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
             study_spec.copies_kwargs(w.study, study(w), int(w.seed)),
@@ -58,7 +60,8 @@ rule study_copies:
 
 rule study_divisor:
     input:
-        code=study_code("instab.copies:copies_run"),
+        code=step_code("instab.copies:copies_run"),
+        code_model=study_model_files,
     output:
         out="results/studies/{study}/lr/n{n}.parquet",
         divergence="results/studies/{study}/lr/n{n}.divergence.npz",
@@ -68,11 +71,12 @@ rule study_divisor:
         "results/benchmarks/study_divisor/{study}/n{n}.tsv"
     conda:
         ENV
-    threads: 2
+    threads: config["instab"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(study(w), "divisor", BUDGET),
     params:
+        threads=config["instab"]["threads"],  # the bits follow it, not --cores
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
             study_spec.divisor_kwargs(w.study, study(w), int(w.n)),
@@ -84,7 +88,8 @@ rule study_divisor:
 
 rule study_trials:
     input:
-        code=study_code("lesde.trials:trials_run"),
+        code=step_code("lesde.trials:trials_run"),
+        code_model=study_model_files,
     output:
         steps="results/studies/{study}/lesde/{setting}/trials{lo}-{hi}.steps.parquet",
         val="results/studies/{study}/lesde/{setting}/trials{lo}-{hi}.val.parquet",
@@ -94,13 +99,14 @@ rule study_trials:
         "results/benchmarks/study_trials/{study}/{setting}/trials{lo}-{hi}.tsv"
     conda:
         ENV
-    threads: 2
+    threads: config["instab"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(
             study(w), "trials", BUDGET, int(w.hi) - int(w.lo)
         ),
     params:
+        threads=config["instab"]["threads"],
         step="lesde.trials:trials_run",
         kwargs=lambda w: dict(
             study_spec.trials_kwargs(

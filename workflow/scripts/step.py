@@ -1,8 +1,8 @@
 """Run one traindyn library function for a Snakemake rule.
 
 ``params.step`` names ``module:function`` inside the traindyn package; the rule's named inputs
-(except ``code``, which only tracks library sources), named outputs and ``params.kwargs`` become
-keyword arguments. Everything the step prints goes to the rule's log file.
+(except ``code*``, which only track sources: the library's, a user's model files), named
+outputs and ``params.kwargs`` become keyword arguments. Everything the step prints goes to the rule's log file.
 """
 
 import importlib
@@ -27,7 +27,7 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 # PDF files carry their creation time; a fixed one makes a figure's bytes a function of its data.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
 module, func = sm.params.step.split(":")
-data = {k: v for k, v in sm.input.items() if k != "code"}
+data = {k: v for k, v in sm.input.items() if not k.startswith("code")}
 kwargs = {**data, **dict(sm.output.items()), **sm.params.kwargs}
 with open(sm.log[0], "w") as log, redirect_stdout(log), redirect_stderr(log):
     try:

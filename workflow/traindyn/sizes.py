@@ -49,6 +49,7 @@ NOT_SIZES = {
     "instab.table1.stat_epochs": "at most instab.table1.epochs (checked)",
     "pde.amplification.window": "at most pde.iterations (checked)",
     "lesde.geomnist_noise.replicates.runs": "more jobs, each the size of its noise level's",
+    "cluster.max_runtime_minutes": "a cap on the runtime requests, not a size",
     "instab.table1.batch": "a minibatch holds at most the training set (in the run's need)",
     "instab.table1.test_batch": "a test pass holds at most the test set (in the run's need)",
     "instab.fig2.batch": "a minibatch holds at most the training set (in the run's need)",
