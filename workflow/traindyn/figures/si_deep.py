@@ -185,6 +185,21 @@ def _t2(cs: ClaimSet, act: str, a: dict) -> None:
             method="analytic (chi-square) se of the log ratio, seeds as units")
 
 
+def accuracy_grid(fig, ax, a: dict, title: str) -> None:
+    """The seeds x k accuracy grid of :func:`table1_stats` as a heat map with its values and the
+    two pooled spreads."""
+    grid = a["grid"]
+    im = ax.imshow(100 * grid.to_numpy(), cmap="viridis", aspect="auto")
+    ax.set_xticks(range(grid.shape[1]), [f"seed {s}" for s in grid.columns])
+    ax.set_yticks(range(grid.shape[0]), [f"k={k}" for k in grid.index])
+    for (i, j), v in np.ndenumerate(100 * grid.to_numpy()):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=7)
+    ax.set_title(f"{title}\nstd over k {100 * a['pooled_pert']:.3f} vs over seeds "
+                 f"{100 * a['pooled_seed']:.3f}", fontsize=9)
+    ax.grid(False)
+    fig.colorbar(im, ax=ax)
+
+
 def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png: str,
                  claims: str, *, stat_epochs: int, config: dict) -> None:
     df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
@@ -200,16 +215,8 @@ def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png
                      f"{100 * a['pooled_pert']:.3f} / {100 * a['pooled_seed']:.3f} = "
                      f"{a['ratio']:.2f} (se of its log {a['log_ratio_se']:.2f})",
                      *[""] * (grid.shape[1] - 1), ""])
-        im = ax.imshow(100 * grid.to_numpy(), cmap="viridis", aspect="auto")
-        ax.set_xticks(range(grid.shape[1]), [f"seed {s}" for s in grid.columns])
-        ax.set_yticks(range(grid.shape[0]), [f"k={k}" for k in grid.index])
-        for (i, j), v in np.ndenumerate(100 * grid.to_numpy()):
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=7)
-        ax.set_title(f"{act}: test accuracy (%), mean of last {stat_epochs} epochs\n"
-                     f"std over k {100 * a['pooled_pert']:.3f} vs over seeds "
-                     f"{100 * a['pooled_seed']:.3f}")
-        ax.grid(False)
-        fig.colorbar(im, ax=ax)
+        accuracy_grid(fig, ax, a, f"{act}: test accuracy (%), mean of last {stat_epochs} "
+                      "epochs")
     seeds = sorted(df.seed.unique())
     write_table(["activation", "row", *[f"seed {s}" for s in seeds], "std over seeds"], rows,
                 md=md, tex=tex, csv_path=csv,

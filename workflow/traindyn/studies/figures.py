@@ -49,7 +49,7 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
                       stat_epochs: int) -> None:
     """Seeds x perturbations k: the accuracy grid, the spreads across k and across seeds, the
     null control, the convergence, and the weight divergence of the watched layers."""
-    from ..figures.si_deep import table1_stats
+    from ..figures.si_deep import accuracy_grid, table1_stats
 
     df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
     st = table1_stats(df, stat_epochs)
@@ -66,17 +66,7 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
     layers = [str(x) for x in curves[0]["layers"]] if curves else []
     fig, axes = plt.subplots(1, 1 + bool(layers), figsize=(5.5 * (1 + bool(layers)), 4),
                              squeeze=False)
-    ax = axes[0, 0]
-    im = ax.imshow(100 * grid.to_numpy(), cmap="viridis", aspect="auto")
-    ax.set_xticks(range(grid.shape[1]), [f"seed {s}" for s in grid.columns])
-    ax.set_yticks(range(grid.shape[0]), [f"k={k}" for k in grid.index])
-    for (i, j), v in np.ndenumerate(100 * grid.to_numpy()):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="w", fontsize=7)
-    ax.set_title(f"test accuracy (%), last {stat_epochs} epochs\nstd over k "
-                 f"{100 * a['pooled_pert']:.3f} vs over seeds {100 * a['pooled_seed']:.3f}",
-                 fontsize=9)
-    ax.grid(False)
-    fig.colorbar(im, ax=ax)
+    accuracy_grid(fig, axes[0, 0], a, f"test accuracy (%), last {stat_epochs} epochs")
     if layers:
         ax = axes[0, 1]
         for d, seed in zip(curves, grid.columns):
