@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 # One-sample SimpleConv training step (1 channel, K = 3): forward + conv1 weight gradient + conv2
@@ -82,6 +83,20 @@ def estimate_seconds(flops: float, steps: int, track: str, gpu: bool, dtype: str
         rate /= budget["float64_factor"]
     overhead = budget["gpu_step_overhead_ms"] * 1e-3 if gpu else 0.0
     return flops / rate + steps * overhead
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a job computes, for the cost model: FLOPs and optimizer steps, at a track's rates
+    (``budget.lesde`` or ``budget.resnet``), on a GPU or not, in a floating-point format."""
+    flops: float
+    steps: int
+    track: str
+    gpu: bool
+    dtype: str
+
+    def seconds(self, budget: Mapping[str, Any]) -> float:
+        return estimate_seconds(self.flops, self.steps, self.track, self.gpu, self.dtype, budget)
 
 
 def request_minutes(seconds: float, budget: Mapping[str, Any]) -> int:

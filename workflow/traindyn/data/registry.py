@@ -69,6 +69,11 @@ TABLE: dict[str, DatasetFacts] = {f.name: f for f in (
 )}
 
 
+def geomnist_path(n_train: int, n_val: int, seed: int) -> str:
+    """The pipeline's cache of generated GeoMNIST (``n_train``, ``n_val`` images per class)."""
+    return f"results/data/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.npz"
+
+
 def facts(name: str) -> DatasetFacts:
     """The facts of a data set by name; an unknown name lists the known ones."""
     if name not in TABLE:

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 
 from ..atomic import load_npz
+from ..lesde.family import LESDE_SCALE
 from ..lesde.logs import check_summary
-from ..scales import TOO_SMALL
 
 CIFAR = "CIFAR-10"
 NO_CIFAR = ("needs CIFAR-10: lesde.cifar is off (no data set can be downloaded on this machine; "
@@ -46,7 +46,7 @@ def final(x: np.ndarray, n: int = 100) -> float:
     """Mean over the last n iterations (paper's 'final')."""
     return float(np.nanmean(x[-n:]))
 
-TINY = TOO_SMALL["lesde"]
+TINY = LESDE_SCALE.too_small
 
 
 def cifar_not_run(cs, datasets, claims) -> None:

@@ -14,10 +14,10 @@ import pyarrow as pa
 import torch
 
 from ..claims import FAIL, INCONCLUSIVE, PASS, SELF_CHECK, Claim, ClaimSet, finite, write_claims
+from ..instab.family import FIG2_SCALE, TABLE1_SCALE
 from ..instab.optimizer import PerturbedSGD
 from ..instab.outputs import read_fig2_run, read_table1_run
 from ..plots.style import plt, save_figure
-from ..scales import TOO_SMALL, is_paper, tier
 from ..stats import Estimate, bound_verdict
 from ..tables import write_table
 
@@ -164,7 +164,7 @@ def table1_claims(st: dict, optimizer: dict, *, paper_config: bool, scale: str) 
                  "1..11, lr 0.1, batch 128, 200 epochs, /10 at 40/80/120/160, last 10 epochs)",
                  paper_config)
     if scale == "tiny":  # the optimizer checks and the null control still apply
-        cs.only_evaluable(TOO_SMALL["table1"], lambda cid: cid.startswith("P") or cid == "T1")
+        cs.only_evaluable(TABLE1_SCALE.too_small, lambda cid: cid.startswith("P") or cid == "T1")
     return cs.claims
 
 
@@ -224,8 +224,8 @@ def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png
                         f"and by seed; mean over the last {stat_epochs} epochs; population stds")
     fig.suptitle("SI Table 1 — floating-point perturbations (rows) vs seeds (columns)")
     save_figure(fig, pdf, png)
-    write_claims(claims, table1_claims(st, optimizer_stats(), paper_config=is_paper("table1", config),
-                                       scale=tier("table1", config)))
+    write_claims(claims, table1_claims(st, optimizer_stats(), paper_config=TABLE1_SCALE.is_paper(config),
+                                       scale=TABLE1_SCALE.tier(config)))
 
 
 PAPER_UPDATES = 200  # Figure 2's largest lr: n = 2, 100 saves of n updates
@@ -272,7 +272,7 @@ def fig2_claims(st: dict, *, paper_config: bool, scale: str) -> list[Claim]:
     config_claim(cs, "F2a", "configuration equals the paper's (Swish ResNet-56, plain SGD, wd "
                  "5e-4, lr = 0.1/n for n = 2..32000, layer2.5.conv1, 100 saves)", paper_config)
     if scale == "tiny":
-        cs.only_evaluable(TOO_SMALL["fig2"], lambda cid: cid == "F2a")
+        cs.only_evaluable(FIG2_SCALE.too_small, lambda cid: cid == "F2a")
     return cs.claims
 
 
@@ -297,5 +297,5 @@ def build_fig2(runs: Sequence[str], pdf: str, png: str, claims: str, *, config: 
     save_figure(fig, pdf, png)
     st = fig2_stats([float(d["lr"]) for d in data], [d["divergence"] for d in data], floor,
                     int(data[0]["n"]) * len(data[0]["divergence"]))
-    write_claims(claims, fig2_claims(st, paper_config=is_paper("fig2", config),
-                                     scale=tier("fig2", config)))
+    write_claims(claims, fig2_claims(st, paper_config=FIG2_SCALE.is_paper(config),
+                                     scale=FIG2_SCALE.tier(config)))

@@ -9,12 +9,12 @@ import numpy as np
 
 from ..atomic import load_npz
 from ..claims import Claim, ClaimSet, write_claims
+from ..pde.family import PDE_SCALE
 from ..pde.linear import growth_rate
 from ..plots.style import plt, save_figure
-from ..scales import NOT_PAPER
 from ..tables import write_table
 
-PAPER_ONLY = NOT_PAPER["pde"]
+PAPER_ONLY = PDE_SCALE.not_paper
 
 
 def _label(alpha: float, a_min: float, a_max: float) -> str:

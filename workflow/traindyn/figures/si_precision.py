@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from ..claims import EXTRA, Claim, ClaimSet, finite, write_claims
+from ..family import TINY as TINY_TIER
+from ..instab.family import FIG2_SCALE
 from ..instab.outputs import read_fig2_run
 from ..plots.style import plt, save_figure
-from ..scales import TINY as TINY_TIER
-from ..scales import TOO_SMALL, tier
 
 ORDER = ("bfloat16", "float32", "float64")  # least to most precise
 COLORS = {"bfloat16": "tab:red", "float32": "tab:blue", "float64": "tab:green"}
@@ -61,7 +61,7 @@ def build_precision(runs: Sequence[str], pdf: str, png: str, claims: str, *,
     save_figure(fig, pdf, png)
 
     st = precision_stats({k: d["divergence"] for k, d in data.items()}, dtypes, ns)
-    write_claims(claims, precision_claims(st, tiny=tier("fig2", config) == TINY_TIER))
+    write_claims(claims, precision_claims(st, tiny=FIG2_SCALE.tier(config) == TINY_TIER))
 
 
 def precision_stats(divergence: dict, dtypes: Sequence[str], ns: Sequence[int]) -> dict:
@@ -96,5 +96,5 @@ def precision_claims(st: dict, *, tiny: bool) -> list[Claim]:
         cs.measure(f"XP-3[{dt}]", f"largest lr (n = {large}), {dt}: final divergence / machine "
                    f"epsilon (formats still below divergence {LINEAR:g})", g)
     if tiny:
-        cs.only_evaluable(TOO_SMALL["fig2"], lambda cid: False)
+        cs.only_evaluable(FIG2_SCALE.too_small, lambda cid: False)
     return cs.claims

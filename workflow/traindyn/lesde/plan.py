@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..data.registry import facts
+from ..data.registry import facts, geomnist_path
 from .noise import noise_name
 
 EXPERIMENTS = ("geomnist_noise", "geomnist_size", "cifar")
@@ -29,10 +29,6 @@ class Run:
 
 def _chunks(n_trials: int, per_job: int) -> list[tuple[int, int]]:
     return [(a, min(a + per_job, n_trials)) for a in range(0, n_trials, per_job)]
-
-
-def geomnist_path(n_train: int, n_val: int, seed: int) -> str:
-    return f"results/data/geomnist/ntr{n_train}_nval{n_val}_seed{seed}.npz"
 
 
 def settings(lesde: dict, data: dict) -> dict[str, list[tuple[str, dict[str, Any]]]]:

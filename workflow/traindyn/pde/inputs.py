@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import scales
 from ..data.geomnist import generate_class
 from ..runtime import DTYPES as ALL_DTYPES
+from .family import PDE_SCALE
 from .one_layer import OneLayer, authors_kernel, checkerboard
 
 IMAGE_KINDS = ("checkerboard", "random", "geomnist")
@@ -36,7 +36,7 @@ class Problem:
 
     @property
     def is_paper_setup(self) -> bool:
-        return scales.is_paper("pde", self.settings)
+        return PDE_SCALE.is_paper(self.settings)
 
 
 def check_lrs(lrs, name: str) -> None:

@@ -22,6 +22,7 @@ from ..data.registry import facts
 from ..lesde.noise import noise_name
 
 ANALYSES = ("instability", "lesde")
+LESDE_FIGURES = ("fig1", "fig3", "collapse", "fig5")  # figures/studies/<name>/lesde_<figure>
 
 
 def enabled(studies: Mapping[str, Any]) -> dict[str, dict]:
@@ -141,3 +142,22 @@ def lesde_summaries(name: str, study: Mapping[str, Any]) -> list[str]:
 
 def setting_noise(study: Mapping[str, Any], setting: str) -> float:
     return dict(lesde_settings(study))[setting]
+
+
+def targets(studies: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """Every deliverable of the enabled studies (figures, tables) and their claim files."""
+    files, claims = [], []
+    for name, s in enabled(studies).items():
+        out = figures_dir(name)
+        if s["instability"]["enabled"]:
+            files += [f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")]
+            claims.append(f"results/claims/studies/{name}/instability.json")
+            if divisors(s):
+                files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
+                claims.append(f"results/claims/studies/{name}/divisors.json")
+        if s["lesde"]["enabled"]:
+            files += [f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")]
+            claims.append(f"results/claims/studies/{name}/lesde.json")
+            if len(s["lesde"]["ps"]) > 1:
+                files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
+    return files, claims

@@ -1,0 +1,144 @@
+"""The SI deep-network family (SI Table 1, Figure 2 and its precision extra; config ``instab``,
+target ``si_deep``): its rules across keys (the CIFAR ResNet's depths and layer names among
+them), size estimates, tier tables, the runtime cost of its runs and the data they read
+(:class:`traindyn.family.Family`)."""
+
+from __future__ import annotations
+
+import re
+
+from ..budget import Work, resnet_job_cost, resnet_steps_cost
+from ..data.registry import facts
+from ..family import Config, DataUse, Family, Need, Scale
+
+# Both on config["instab"].
+TABLE1_SCALE = Scale(
+    paper={"dataset": "cifar10", "network.depth": 56, "table1.seeds": 6,
+           "table1.ks": [1, 3, 5, 7, 9, 11], "table1.lr": 0.1, "table1.batch": 128,
+           "table1.epochs": 200, "table1.milestones": [40, 80, 120, 160],
+           "table1.stat_epochs": 10},
+    least={"table1.seeds": 3, "table1.epochs": 3},
+    too_small="run too small to test the paper (needs >= 3 seeds and >= 3 epochs)")
+FIG2_SCALE = Scale(
+    paper={"network.depth": 56, "fig2.saves": 100, "fig2.ns": [2, 4, 8, 16, 32, 320, 3200, 32000],
+           "fig2.layer": "layer2.5.conv1"},
+    least={"fig2.saves": 10},
+    too_small="run too small to test the paper (needs >= 10 saves)")
+
+
+def is_stage_conv(layer: str, depth: int) -> bool:
+    """Whether ``layer`` names a convolution a Figure 2 run may watch in the depth-``depth``
+    ResNet: conv1, or layer{1,2,3}.{block}.conv{1,2} with block < (depth - 2) / 6."""
+    m = re.fullmatch(r"layer([123])\.(\d+)\.conv([12])", layer)
+    return layer == "conv1" or bool(m and int(m.group(2)) < (depth - 2) // 6)
+
+
+def checks(config: Config) -> list[str]:
+    ins, errs = config["instab"], []
+    if ins["device"] == "cpu" and ins["gpu"] > 0:
+        errs.append("instab.device is cpu but instab.gpu asks the scheduler for GPUs")
+    t1, depth = ins["table1"], ins["network"]["depth"]
+    if (depth - 2) % 6:
+        errs.append(f"instab.network.depth ({depth}) must be 6n+2 (8, 20, 32, 44, 56, 110, ...)")
+    elif not is_stage_conv(ins["fig2"]["layer"], depth):
+        errs.append(f"instab.fig2.layer {ins['fig2']['layer']!r} is not a convolution of the "
+                    f"depth-{depth} ResNet (e.g. layer2.0.conv1; blocks per stage: "
+                    f"{(depth - 2) // 6})")
+    if ins["pixel_noise"] and ins["dataset"] != "geomnist":
+        errs.append(f"instab.pixel_noise ({ins['pixel_noise']}) applies to GeoMNIST only: set it "
+                    f"to 0 for {ins['dataset']}")
+    if 1 not in t1["ks"]:
+        errs.append("instab.table1.ks must include 1: the k = 1 copy is plain SGD and the twin of "
+                    "the null control")
+    if t1["stat_epochs"] > t1["epochs"]:
+        errs.append(f"instab.table1.stat_epochs ({t1['stat_epochs']}) exceeds epochs "
+                    f"({t1['epochs']})")
+    late = [m for m in t1["milestones"] if m >= t1["epochs"]]
+    if late:
+        errs.append(f"instab.table1.milestones {late} are not below epochs ({t1['epochs']}): "
+                    "the learning-rate drop would never happen")
+    return errs
+
+
+def images(config: Config) -> tuple[int, int, int, int]:
+    """(channels, training images, test images, image side) of the runs' data set."""
+    ins = config["instab"]
+    f = facts(ins["dataset"])
+    if ins["dataset"] == "geomnist":  # the pipeline's cache: its sizes are config keys
+        return (f.channels, f.n_classes * ins["train_per_class"],
+                f.n_classes * ins["test_per_class"], config["data"]["geomnist"]["image_size"])
+    return (f.channels, *f.split_sizes, f.image_size[0])
+
+
+def table1_work(config: Config) -> Work:
+    """One Table 1 run: every k and the null control for the table's epochs."""
+    ins, t1 = config["instab"], config["instab"]["table1"]
+    channels, n_train, n_test, _ = images(config)
+    flops, steps = resnet_job_cost(ins["network"], channels, len(t1["ks"]) + 1, n_train, n_test,
+                                   t1["epochs"], t1["batch"])
+    return Work(flops, steps, "resnet", ins["gpu"] > 0, ins["dtype"])
+
+
+def fig2_work(config: Config, n: int, dtype: str, batch: int) -> Work:
+    """One Figure 2 run: two copies for saves x n minibatches of ``batch`` images."""
+    ins = config["instab"]
+    flops, steps = resnet_steps_cost(ins["network"], images(config)[0], 2,
+                                     ins["fig2"]["saves"] * n, batch)
+    return Work(flops, steps, "resnet", ins["gpu"] > 0, dtype)
+
+
+def needs(config: Config) -> list[Need]:
+    ins, budget = config["instab"], config["budget"]
+    net = ins["network"]
+    channels, n_train, n_test, side = images(config)
+    data_keys = (("instab.train_per_class", "instab.test_per_class")
+                 if ins["dataset"] == "geomnist" else ())
+    net_keys = ("instab.network.depth", "instab.network.width")
+    gpu, t1, f2 = ins["gpu"] > 0, ins["table1"], ins["fig2"]
+    # per image and copy, the tensors a training step keeps for backward (three per conv, stage
+    # s has width * 2^s channels on (side / 2^s)^2 pixels); on a GPU they are device memory,
+    # which this host cannot see: only the data sets count there
+    blocks = (net["depth"] - 2) // 6
+    act = 0 if gpu else net["width"] * side * side * 1.75 * (2 * blocks + 1) * 3 * 4
+    data = (n_train + n_test) * channels * side * side * 8
+    copies = len(t1["ks"]) + 1
+    out = [Need(("instab.table1.epochs", *net_keys, *data_keys),
+                "a Table 1 run (instab_table1_run)",
+                data + copies * act * max(min(t1["batch"], n_train),
+                                          min(t1["test_batch"], n_test) / 3),
+                table1_work(config).seconds(budget))]
+    runs = [(n, ins["dtype"], "instab.fig2.ns") for n in f2["ns"]]
+    runs += [(n, d, "instab.precision.ns") for n in ins["precision"]["ns"]
+             for d in ins["precision"]["dtypes"]]
+    for n, dtype, key in runs:
+        work = fig2_work(config, n, dtype, min(f2["batch"], n_train))
+        out.append(Need(("instab.fig2.saves", key, *net_keys, *data_keys),
+                        f"a Figure 2 run (instab_fig2_run, n = {n}, {dtype})",
+                        data + 2 * act * min(f2["batch"], n_train) + 8 * f2["saves"],
+                        work.seconds(budget)))
+    return out
+
+
+def data(config: Config) -> list[DataUse]:
+    ins = config["instab"]
+    if ins["dataset"] == "geomnist":
+        return [DataUse("geomnist", ("instab.train_per_class", "instab.test_per_class"),
+                        (ins["train_per_class"], ins["test_per_class"]))]
+    return [DataUse(ins["dataset"], ("instab.dataset",))]
+
+
+FAMILY = Family(
+    "instab",
+    targets={"si_deep": ("si_table1_accuracy", "si_fig2_divergence", "si_fig2_precision")},
+    rules=("instab.smk",), checks=checks, needs=needs, data=data,
+    scales={"table1": TABLE1_SCALE, "fig2": FIG2_SCALE},
+    not_sizes={
+        "instab.table1.seeds": "seeds", "instab.fig2.seed": "a seed",
+        "instab.table1.ks": "perturbation factors", "instab.fig2.ks": "perturbation factors",
+        "instab.gpu": "GPUs asked of the scheduler", "instab.threads": "at most 1024 (schema)",
+        "instab.table1.milestones": "below instab.table1.epochs (checked)",
+        "instab.table1.stat_epochs": "at most instab.table1.epochs (checked)",
+        "instab.table1.batch": "a minibatch holds at most the training set (in the run's need)",
+        "instab.table1.test_batch": "a test pass holds at most the test set (in the run's need)",
+        "instab.fig2.batch": "a minibatch holds at most the training set (in the run's need)",
+    })
