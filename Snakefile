@@ -20,6 +20,7 @@ from traindyn.config import (
 )
 from traindyn.config_checks import check_filled_config
 from traindyn.config_types import normalize
+from traindyn.families import FAMILIES
 
 min_version("9.0")
 
@@ -53,12 +54,14 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/heat.smk"
-include: "workflow/rules/pde.smk"
-include: "workflow/rules/lesde.smk"
-include: "workflow/rules/lesde_analysis.smk"
-include: "workflow/rules/instab.smk"
-include: "workflow/rules/studies.smk"
+
+
+# Each family's rules files (traindyn.families), then what gathers them.
+for rules_file in (f for family in FAMILIES for f in family.rules):
+
+    include: f"workflow/rules/{rules_file}"
+
+
 include: "workflow/rules/claims.smk"
 include: "workflow/rules/manifest.smk"
 

@@ -1,4 +1,10 @@
 # Data: GeoMNIST generation (seeded, cached) and its sample figure.
+from traindyn.data.registry import geomnist_path
+
+GEOM = config["data"]["geomnist"]
+GEOMNIST_DEFAULT = geomnist_path(
+    GEOM["train_per_class"], GEOM["val_per_class"], GEOM["seed"]
+)
 
 
 rule geomnist:

@@ -1,4 +1,16 @@
-# SI deep-network instabilities: perturbed-SGD copies of a CIFAR ResNet (Table 1, Figure 2).
+# SI deep-network instabilities: perturbed-SGD copies of a CIFAR ResNet (Table 1, Figure 2). The
+# runs' cost is the family spec's (traindyn.instab.family).
+from types import SimpleNamespace
+
+from traindyn.data.registry import geomnist_path
+from traindyn.instab.family import fig2_work, table1_work
+
+
+wildcard_constraints:
+    activation="relu|swish",
+    dtype="bfloat16|float32|float64",
+
+
 INSTAB = config["instab"]
 INSTAB_COMMON = dict(
     dataset=INSTAB["dataset"],
@@ -10,6 +22,49 @@ INSTAB_COMMON = dict(
     download=config["data"]["cifar10_download"],
     gpus=INSTAB["gpu"],
 )
+
+TABLE1_NOT_RUN = (
+    "seeds",
+    "activations",
+    "stat_epochs",
+)  # table settings, not run arguments
+TABLE1_RUNS = [
+    f"results/instab/table1/{act}/seed{seed}.parquet"
+    for act in INSTAB["table1"]["activations"]
+    for seed in INSTAB["table1"]["seeds"]
+]
+
+
+def instab_data(w):
+    """The GeoMNIST cache the instability runs train on (nothing for CIFAR-10)."""
+    if INSTAB["dataset"] != "geomnist":
+        return {}
+    seed = config["data"]["geomnist"]["seed"]
+    return {
+        "data": geomnist_path(INSTAB["train_per_class"], INSTAB["test_per_class"], seed)
+    }
+
+
+def fig2_runs(dtype, ns):
+    """The Figure 2 runs (one per n) in one floating-point format."""
+    return [f"results/instab/fig2/{dtype}/n{n}.npz" for n in ns]
+
+
+def fig2_jobs():
+    """Wildcards of every Figure 2 run (the figure's format and the precision extra's)."""
+    pairs = [(INSTAB["dtype"], n) for n in INSTAB["fig2"]["ns"]]
+    pairs += [
+        (d, n) for d in INSTAB["precision"]["dtypes"] for n in INSTAB["precision"]["ns"]
+    ]
+    return [SimpleNamespace(dtype=d, n=n) for d, n in pairs]
+
+
+def table1_minutes(w):
+    return request(table1_work(config))
+
+
+def fig2_minutes(w):
+    return request(fig2_work(config, int(w.n), w.dtype, INSTAB["fig2"]["batch"]))
 
 
 rule instab_table1_run:

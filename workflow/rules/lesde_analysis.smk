@@ -1,5 +1,72 @@
 # LE-SDE analysis: per-setting summaries of the logs, then Figures 1, 3, 4, 5 and the
 # neural-collapse extra, each with its claims.
+from traindyn import scales
+from traindyn.lesde.plan import settings
+
+ANALYSIS = config["lesde"]["analysis"]
+NOISE = config["lesde"]["geomnist_noise"]
+LESDE_SCALE = scales.tier(
+    "lesde", NOISE
+)  # paper / quick / tiny: what the claims can test
+
+
+def setting_jobs(w):
+    """The training jobs (trial chunks) of one (experiment, setting)."""
+    return [
+        run
+        for run in runs(config["lesde"], config["data"])
+        if (run.experiment, run.setting) == (w.experiment, w.setting)
+    ]
+
+
+def setting_logs(w, kind):
+    """Log files of every trial chunk of one (experiment, setting)."""
+    return [f"{run.stem}.{kind}.parquet" for run in setting_jobs(w)]
+
+
+def setting_runs(w):
+    """What those logs must record of their runs (checked by the summary step)."""
+    return [
+        dict(
+            experiment=r.experiment,
+            setting=r.setting,
+            trials=list(r.trials),
+            **r.params,
+        )
+        for r in setting_jobs(w)
+    ]
+
+
+def noise_settings():
+    return settings(config["lesde"], config["data"]).get("geomnist_noise", [])
+
+
+def noise_summaries():
+    """Summaries of every noise level and its replicates (main run first)."""
+    return [
+        f"results/lesde/geomnist_noise/{s}/summary.npz" for s, _ in noise_settings()
+    ]
+
+
+def noise_levels():
+    """The noise level p of each of noise_summaries()."""
+    return [params["p"] for _, params in noise_settings()]
+
+
+def fig_summaries():
+    """(summary, dataset) of the runs Figures 1, 3, 5 use: GeoMNIST p = 0 (and its
+    replicates), CIFAR K = 3."""
+    out = [
+        (f"results/lesde/geomnist_noise/{s}/summary.npz", "GeoMNIST")
+        for s, params in noise_settings()
+        if params["p"] == 0.0
+    ]
+    if (
+        config["lesde"]["cifar"]["enabled"]
+        and 3 in config["lesde"]["cifar"]["n_classes"]
+    ):
+        out.append(("results/lesde/cifar/K3/summary.npz", "CIFAR-10"))
+    return out
 
 
 rule lesde_summary:

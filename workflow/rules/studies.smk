@@ -204,9 +204,6 @@ rule study_divisors_figure:
         STEP
 
 
-LESDE_FIGURES = ("fig1", "fig3", "collapse", "fig5")
-
-
 rule study_lesde:
     input:
         summaries=lambda w: study_spec.lesde_summaries(w.study, study(w)),
@@ -214,7 +211,7 @@ rule study_lesde:
     output:
         **{
             f"{fig}_pdf": f"figures/studies/{{study}}/lesde_{fig}.pdf"
-            for fig in LESDE_FIGURES
+            for fig in study_spec.LESDE_FIGURES
         },
         **{
             f"{fig}_png": report(
@@ -223,7 +220,7 @@ rule study_lesde:
                 category="Studies",
                 subcategory="{study}",
             )
-            for fig in LESDE_FIGURES
+            for fig in study_spec.LESDE_FIGURES
         },
         claims="results/claims/studies/{study}/lesde.json",
     log:
@@ -270,26 +267,3 @@ rule study_lesde_phase:
         ),
     script:
         STEP
-
-
-def study_targets():
-    """Every deliverable of the enabled studies (figures, tables) and their claim files."""
-    files, claims = [], []
-    for name, s in STUDIES.items():
-        out = study_spec.figures_dir(name)
-        if s["instability"]["enabled"]:
-            files += [
-                f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")
-            ]
-            claims.append(f"results/claims/studies/{name}/instability.json")
-            if study_spec.divisors(s):
-                files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
-                claims.append(f"results/claims/studies/{name}/divisors.json")
-        if s["lesde"]["enabled"]:
-            files += [
-                f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")
-            ]
-            claims.append(f"results/claims/studies/{name}/lesde.json")
-            if len(s["lesde"]["ps"]) > 1:
-                files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
-    return files, claims
