@@ -11,7 +11,7 @@ import pytest
 
 import traindyn.deadline as dl
 import traindyn.instab.steps as instab
-import traindyn.lesde.train as lesde_train
+import traindyn.jobs as jobs
 from lesde_fixtures import geomnist_cache
 from traindyn import budget
 from traindyn.deadline import Deadline, TimeLimitReached, job_deadline, slurm_seconds
@@ -88,12 +88,12 @@ LESDE = dict(experiment="geomnist_noise", setting="p0.2", trials=[0, 3], dataset
 def test_lesde_stopped_mid_part_ends_with_the_uninterrupted_bytes(tmp_path, monkeypatch):
     data = geomnist_cache(tmp_path / "g.npz")
     ref = tmp_path / "ref.parquet"
-    assert _attempts(monkeypatch, lambda: train_run(str(ref), f"{ref}.val", data, **LESDE), lesde_train,
+    assert _attempts(monkeypatch, lambda: train_run(str(ref), f"{ref}.val", data, **LESDE), jobs,
                      set()) == 1
     out = tmp_path / "out.parquet"
     # stops at iteration 13 (inside the first part of 20), at 47 (call 49: inside the third)
     # and at once when the third attempt starts (call 50)
-    attempts = _attempts(monkeypatch, lambda: train_run(str(out), f"{out}.val", data, **LESDE), lesde_train,
+    attempts = _attempts(monkeypatch, lambda: train_run(str(out), f"{out}.val", data, **LESDE), jobs,
                          {14, 49, 50})
     assert attempts == 4
     for suffix in ("", ".val"):
@@ -116,6 +116,6 @@ def test_instab_runs_stopped_early_end_with_the_uninterrupted_bytes(tmp_path, mo
     run, kw, suffix = ((instab.table1_run, TABLE1, ".parquet") if kind == "table1"
                        else (instab.fig2_run, FIG2, ".npz"))
     ref, out = tmp_path / f"ref{suffix}", tmp_path / f"out{suffix}"
-    assert _attempts(monkeypatch, lambda: run(str(ref), data, **NET, **kw), instab, set()) == 1
-    assert _attempts(monkeypatch, lambda: run(str(out), data, **NET, **kw), instab, stops) == len(stops) + 1
+    assert _attempts(monkeypatch, lambda: run(str(ref), data, **NET, **kw), jobs, set()) == 1
+    assert _attempts(monkeypatch, lambda: run(str(out), data, **NET, **kw), jobs, stops) == len(stops) + 1
     assert out.read_bytes() == ref.read_bytes()

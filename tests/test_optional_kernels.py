@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT
 from lesde_fixtures import geomnist_cache
-import traindyn.lesde.train as train
+import traindyn.jobs as jobs
 from traindyn.lesde import kernels
 from traindyn.lesde.steps import train_run
 
@@ -94,13 +94,13 @@ def test_the_fingerprint_tells_the_native_and_torch_paths_apart(tmp_path, monkey
     """State saved by one path is never resumed by the other (they agree to 1e-12, not bitwise):
     the work directory's fingerprint differs exactly in `kernels`."""
     seen = []
-    real = train.owned_workdir
+    real = jobs.owned_workdir
 
     def spy(path, fingerprint, log=None):
         seen.append(dict(fingerprint))
         return real(path, fingerprint, log)
 
-    monkeypatch.setattr(train, "owned_workdir", spy)
+    monkeypatch.setattr(jobs, "owned_workdir", spy)
     data = geomnist_cache(tmp_path / "g.npz")
     if not kernels.available():
         pytest.skip(f"no native kernels here: {kernels.unavailable_reason()}")

@@ -147,8 +147,8 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
     SI Table 1 runs' Parquet layout (read back by
     :func:`traindyn.instab.outputs.read_table1_run`; the model's name in the activation column)
     and ``divergence`` (.npz: ``steps``, ``ks``, one (points, copies) array per layer). The job
-    owns ``<out>.work``, tied to its fingerprint; it does not checkpoint (a rerun starts over
-    and ends with the same bytes)."""
+    runs in the frame of :mod:`traindyn.jobs` (it owns ``<out>.work``, tied to its
+    fingerprint); it does not checkpoint (a rerun starts over and ends with the same bytes)."""
     import json
 
     import pyarrow as pa
@@ -156,9 +156,9 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
 
     from ..atomic import atomic_path, save_npz
     from ..data.images import load_images
+    from ..jobs import resumable_job
     from ..models.names import resolve_model
-    from ..provenance import provenance
-    from ..workdir import owned_workdir, run_fingerprint
+    from ..workdir import run_fingerprint
     from .outputs import check_table1_rows
 
     params = {k: v for k, v in locals().items() if k not in ("out", "divergence", "gpus")}
@@ -166,7 +166,8 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
     dev = resolve_device(device, gpus)
     fingerprint = run_fingerprint(__name__, params, [data.get("root"), *factory.files],
                                   device=dev.type)
-    with owned_workdir(out + ".work", fingerprint) as work:
+    # train_copies sets its own numerics
+    with resumable_job(out + ".work", dev, fingerprint, deterministic=None) as job:
         images = load_images(**data, key=f"studies.{study}.data")
         result = train_copies(factory, images, ks, lr=lr, epochs=epochs, batch=batch,
                               momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
@@ -175,11 +176,10 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
                               augment=augment, dtype=dtype, device=str(dev), gpus=gpus)
         rows = result.table1_rows(seed, model)
         check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
-        meta = provenance(dict(study=study, model=model, ks=list(ks), epochs=epochs),
-                          torch=torch.__version__, dtype=dtype, device=str(dev),
-                          run=fingerprint["params"])
+        meta = job.provenance(dict(study=study, model=model, ks=list(ks), epochs=epochs), dtype,
+                              run=fingerprint["params"])
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
-        work.check()
+        job.check()
         with atomic_path(out) as tmp:
             pq.write_table(table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()}),
                            tmp)
@@ -187,4 +187,3 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
                  layers=np.asarray(list(layers), dtype=str),
                  **{f"layer_{i}": result.divergence[layer] for i, layer in enumerate(layers)},
                  provenance=json.dumps(meta))
-        work.remove()

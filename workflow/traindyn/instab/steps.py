@@ -1,7 +1,8 @@
 """Snakemake steps of the deep-network instability track: Table 1 (one job per seed and
-activation) and Figure 2 (one job per learning rate and format). Both run inside an owned work
-directory tied to the run's fingerprint, checkpoint there, stop before a time limit with their
-state saved (:mod:`traindyn.deadline`), and check their output complete before publishing it."""
+activation) and Figure 2 (one job per learning rate and format). Both run in the frame of
+:mod:`traindyn.jobs` (an owned work directory tied to the run's fingerprint), checkpoint there,
+stop before a time limit with their state saved, and check their output complete before
+publishing it."""
 
 from __future__ import annotations
 
@@ -20,15 +21,15 @@ from ..data.cifar import FOLDER as CIFAR_FOLDER, check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
 from ..data.noise import pixel_noise as noisy_images
 from ..data.registry import facts
-from ..deadline import job_deadline
 from ..divergence import relative_l1_divergence
-from ..provenance import provenance
-from ..runtime import numerics, resolve_device, torch_dtype
-from ..workdir import owned_workdir, run_fingerprint
+from ..jobs import Job, resumable_job
+from ..runtime import resolve_device, torch_dtype
+from ..workdir import run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
+from .optimizer import PerturbedSGD
 from .outputs import TABLE1_COLUMNS, check_table1_rows, epoch_rows
-from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, load_checkpoint,
-                    loss_and_step, optimizer, progress, save_checkpoint, train_epoch)
+from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, loss_and_step,
+                    optimizer, progress, train_epoch)
 
 
 def load_data(dataset: str, data: str | None, root: str | None, download: bool, dtype,
@@ -67,6 +68,21 @@ def _identity(step_locals: dict, dataset: str, data: str | None, root: str | Non
                            threads=torch.get_num_threads())
 
 
+def save_checkpoint(job: Job, model, opt: PerturbedSGD, progress: dict) -> None:
+    """Model, optimizer and the job's own ``progress`` record (counters, rows so far)."""
+    job.save_state({"model": model.state_dict(), "opt": opt.state_dict(), "progress": progress})
+
+
+def load_checkpoint(job: Job, model, opt: PerturbedSGD) -> dict | None:
+    """Restore model and optimizer from the job's saved state; its ``progress`` or None."""
+    state = job.load_state()
+    if state is None:
+        return None
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    return state["progress"]
+
+
 def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, activation: str,
                ks: Sequence[int], network: dict, lr: float, momentum: float, nesterov: bool,
                weight_decay: float, batch: int, epochs: int, milestones: Sequence[int],
@@ -78,8 +94,7 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
     bit-identical to the k = 1 copy."""
     dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
-    deadline = job_deadline()
-    with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
+    with resumable_job(out + ".work", dev, fingerprint, deterministic) as job:
         torch_dt = torch_dtype(dtype)
         images = load_data(dataset, data, root, download, torch_dt, dev, pixel_noise)
         copies = [*ks, 1]  # last copy: the null control, twin of the first k = 1 copy
@@ -88,7 +103,7 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
                       network.get("shortcut", "B"))
         model = build(net, images, copies, seed, torch_dt, dev)
         opt = optimizer(model, copies, lr, momentum, weight_decay, nesterov)
-        state = load_checkpoint(work, model, opt, dev) or {"epoch": 0, "rows": []}
+        state = load_checkpoint(job, model, opt) or {"epoch": 0, "rows": []}
         start, rows = int(state["epoch"]), list(state["rows"])
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
         for epoch in range(start, epochs):
@@ -98,23 +113,21 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
             twin = copies_identical(model, first_k1, len(copies) - 1)
             rows += epoch_rows(seed, activation, copies, epoch, acc, train_loss, twin, train_acc)
-            save_checkpoint(work, model, opt, {"epoch": epoch + 1, "rows": rows})
+            save_checkpoint(job, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
             # under a time limit: stop now if the next epoch might not end before it
-            if epoch + 1 < epochs and deadline.reached(next_step=2 * (time.monotonic() - began)):
-                raise deadline.stop(f"epoch {epoch + 1} of {epochs}", work.path)
+            if epoch + 1 < epochs and job.reached(next_step=2 * (time.monotonic() - began)):
+                raise job.stop(f"epoch {epoch + 1} of {epochs}")
         bar.close()
         check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
-        meta = provenance(dict(dataset=dataset, seed=seed, ks=list(ks), network=network, lr=lr,
-                               epochs=epochs), torch=torch.__version__, dtype=dtype,
-                          device=str(dev), threads=fingerprint["threads"],
-                          run=fingerprint["params"])
+        meta = job.provenance(dict(dataset=dataset, seed=seed, ks=list(ks), network=network,
+                                   lr=lr, epochs=epochs), dtype,
+                              threads=fingerprint["threads"], run=fingerprint["params"])
         table = table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()})
-        work.check()
+        job.check()
         with atomic_path(out) as tmp:
             pq.write_table(table, tmp)
-        work.remove()
 
 
 def copy_divergence(model, layer: str, a: int = 0, b: int = 1) -> float:
@@ -133,8 +146,7 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
     checkpoint is written at a save point once ``checkpoint_seconds`` have passed since the last."""
     dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
-    deadline = job_deadline()
-    with numerics(deterministic), owned_workdir(out + ".work", fingerprint) as work:
+    with resumable_job(out + ".work", dev, fingerprint, deterministic) as job:
         torch_dt = torch_dtype(dtype)
         images = load_data(dataset, data, root, download, torch_dt, dev, pixel_noise)
         net = NetSpec(network["depth"], network["width"], "swish", network["swish_beta"],
@@ -143,7 +155,7 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
         lr = base_lr / n
         opt = optimizer(model, list(ks), lr, 0.0, weight_decay, False)
         total = saves * n
-        state = load_checkpoint(work, model, opt, dev) or {
+        state = load_checkpoint(job, model, opt) or {
             "step": 0, "epoch": 0, "in_epoch": 0, "div": [], "floor": None}
         step, epoch, in_epoch = state["step"], state["epoch"], state["in_epoch"]
         div, floor = list(state["div"]), state["floor"]
@@ -164,24 +176,22 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
                 if step % n == 0:
                     div.append(copy_divergence(model, layer))
                     if time.monotonic() - last_save >= checkpoint_seconds and step < total:
-                        save_checkpoint(work, model, opt, progress_now())
+                        save_checkpoint(job, model, opt, progress_now())
                         last_save = time.monotonic()
                 if step == total:
                     break
-                if deadline.reached():  # any step is a resume point: save and stop
-                    save_checkpoint(work, model, opt, progress_now())
-                    raise deadline.stop(f"update {step} of {total}", work.path)
+                if job.reached():  # any step is a resume point: save and stop
+                    save_checkpoint(job, model, opt, progress_now())
+                    raise job.stop(f"update {step} of {total}")
             else:
                 epoch, in_epoch = epoch + 1, 0
             bar.update(step - bar.n)
         bar.close()
         if len(div) != saves:
             raise ValueError(f"Figure 2 run {out} is incomplete: {len(div)} of {saves} saves")
-        meta = provenance(dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves, layer=layer,
-                               ks=list(ks), seed=seed, network=network), torch=torch.__version__,
-                          dtype=dtype, device=str(dev), threads=fingerprint["threads"],
-                          run=fingerprint["params"])
-        work.check()
+        meta = job.provenance(dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves,
+                                   layer=layer, ks=list(ks), seed=seed, network=network), dtype,
+                              threads=fingerprint["threads"], run=fingerprint["params"])
+        job.check()
         save_npz(out, divergence=np.asarray(div), floor=floor, lr=lr, n=n, saves=saves,
                  provenance=json.dumps(meta))
-        work.remove()

@@ -12,8 +12,6 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from ..atomic import atomic_path
-from ..workdir import WorkDir
 from .data import ImageData, minibatches
 from .optimizer import PerturbedSGD, split
 from .resnet import CopiesResNet, init_copies
@@ -174,25 +172,6 @@ def accuracy(model: CopiesResNet | SequentialCopies, x: torch.Tensor, y: torch.T
 def copies_identical(model: CopiesResNet | SequentialCopies, a: int, b: int) -> bool:
     """Bitwise equality of two copies' parameters and BatchNorm buffers."""
     return all(torch.equal(u, v) for u, v in zip(copy_tensors(model, a), copy_tensors(model, b)))
-
-
-def save_checkpoint(work: WorkDir, model, opt: PerturbedSGD, progress: dict) -> None:
-    """Model, optimizer and the job's own ``progress`` record (counters, rows so far)."""
-    work.check()
-    with atomic_path(work.path / "checkpoint.pt") as tmp:
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "progress": progress}, tmp)
-
-
-def load_checkpoint(work: WorkDir, model, opt: PerturbedSGD, device) -> dict | None:
-    """Restore model and optimizer from the work directory; the saved ``progress`` or None.
-    (The directory's run fingerprint has matched, so the state is this run's.)"""
-    path = work.path / "checkpoint.pt"
-    if not path.exists():
-        return None
-    state = torch.load(path, map_location=device, weights_only=True)
-    model.load_state_dict(state["model"])
-    opt.load_state_dict(state["opt"])
-    return state["progress"]
 
 
 def progress(total: int, initial: int, desc: str):

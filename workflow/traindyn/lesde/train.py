@@ -8,9 +8,9 @@ parameters to a checkpoint (atomically, in that order); a killed job resumes fro
 checkpoint, drops any later part, and ends with the same bytes as an uninterrupted run. Under a
 time limit (:mod:`traindyn.deadline`) the job also ends a part early, saves its state and stops
 before the limit; the merged log is laid out by iteration, not by part, so its bytes do not
-depend on where the attempts stopped. The work
-directory is owned by the job and tied to its run fingerprint (:mod:`traindyn.workdir`): state
-of another run is never resumed, and the logs are checked complete before they are published.
+depend on where the attempts stopped. The job runs in the frame of :mod:`traindyn.jobs`: its
+work directory is owned by it and tied to its run fingerprint, state of another run is never
+resumed, and the logs are checked complete before they are published.
 """
 
 from __future__ import annotations
@@ -18,18 +18,14 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from ..atomic import atomic_path
-from ..deadline import Deadline, job_deadline
-from ..provenance import provenance
-from ..runtime import numerics, resolve_device, torch_dtype
-from ..workdir import WorkDir, owned_workdir
+from ..jobs import Job, resumable_job
+from ..runtime import resolve_device, torch_dtype
 from .datasets import TrainData
 from .logs import (VAL_SCHEMA, check_log_complete, eval_iterations, merge_parts, steps_schema,
                    steps_table, val_table, write_part)
@@ -136,18 +132,6 @@ def evaluate(params, x_val: torch.Tensor, y_val: torch.Tensor, batch: int, block
     return loss / len(x_val), correct / len(x_val)
 
 
-def _checkpoint_path(work: Path) -> Path:
-    return work / "checkpoint.pt"
-
-
-def _load_checkpoint(work: Path, device: torch.device):
-    """The saved state (the work directory's run fingerprint already matched), or None."""
-    path = _checkpoint_path(work)
-    if not path.exists():
-        return None
-    return torch.load(path, map_location=device, weights_only=True)
-
-
 def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str,
                  val_out: str, work_dir: str, metadata: dict, fingerprint: dict,
                  gpus: int = 0) -> None:
@@ -156,20 +140,16 @@ def train_trials(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: 
     device = resolve_device(spec.device, gpus, job=steps_out)
     path = kernel_path(device)
     print(describe_path(path, device), file=sys.stderr, flush=True)
-    deadline = job_deadline()
     # state is never resumed across the native and torch paths (equal to 1e-12, not bitwise)
-    with numerics(deterministic=True), owned_workdir(
-            work_dir, {**fingerprint, "device": device.type, "kernels": path}) as owned:
-        _train(data, y_used, spec, steps_out, val_out, owned, metadata, device, path == "native",
-               deadline)
-        owned.remove()
+    with resumable_job(work_dir, device,
+                       {**fingerprint, "device": device.type, "kernels": path}) as job:
+        _train(data, y_used, spec, steps_out, val_out, job, metadata, path == "native")
 
 
 def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, val_out: str,
-           owned: WorkDir, metadata: dict, device: torch.device, native: bool,
-           deadline: Deadline) -> None:
-    dtype = torch_dtype(spec.dtype)
-    work = owned.path
+           job: Job, metadata: dict, native: bool) -> None:
+    dtype, device = torch_dtype(spec.dtype), job.device
+    work = job.path
     (work / "parts").mkdir(parents=True, exist_ok=True)
     trials = np.asarray(spec.trials)
     m, k = len(trials), data.n_classes
@@ -181,7 +161,7 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
     y_val = torch.as_tensor(data.y_val, dtype=torch.long, device=device)
     eval_batch, block = launch_sizes(spec, device, len(y_val))
 
-    state = _load_checkpoint(work, device)
+    state = job.load_state()
     if state is None:
         params = init_params(spec.trials, seed=spec.seed, experiment=spec.experiment,
                              channels=data.x_train.shape[1], n_classes=k, dtype=dtype,
@@ -209,7 +189,7 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
         idx = torch.as_tensor(samples[start:stop], device=device)
         j, cut = 0, False
         for i, t in enumerate(range(start, stop)):
-            if deadline.reached():  # the part ends here (the merged log's layout does not move)
+            if job.reached():  # the part ends here (the merged log's layout does not move)
                 stop, cut = t, True
                 break
             lg, ls = train_step(params, x_train[idx[i]], y_train[idx[i]], spec.lr, block, native)
@@ -219,9 +199,9 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
                                                    native)
                 j += 1
         if stop == start:  # the limit came before any step of this part: the state is saved
-            raise deadline.stop(f"iteration {start} of {spec.iterations}", work)
+            raise job.stop(f"iteration {start} of {spec.iterations}")
         n, part_evals = stop - start, part_evals[:j]
-        owned.check()  # never write a part into a directory that is no longer this job's
+        job.check()  # never write a part into a directory that is no longer this job's
         smp = samples[start:stop]
         steps = steps_table(trials, np.arange(start, stop), smp, y_used[smp], data.y_train[smp],
                             logits[:n].cpu().numpy(), losses[:n].cpu().numpy())
@@ -231,19 +211,16 @@ def _train(data: TrainData, y_used: np.ndarray, spec: RunSpec, steps_out: str, v
                              val_acc[:j].cpu().numpy()))
         n_parts += 1
         start = stop
-        owned.check()
-        with atomic_path(_checkpoint_path(work)) as tmp:
-            torch.save({"itr": start, "parts": n_parts,
-                        "params": {name: p.cpu() for name, p in params.items()}}, tmp)
+        job.save_state({"itr": start, "parts": n_parts,
+                        "params": {name: p.cpu() for name, p in params.items()}})
         bar.update(n)
         bar.set_postfix(trial_steps_per_s=f"{m * bar.n / max(time.perf_counter() - t0, 1e-9):.0f}")
         if cut:
-            raise deadline.stop(f"iteration {start} of {spec.iterations}", work)
+            raise job.stop(f"iteration {start} of {spec.iterations}")
     bar.close()
-    meta = provenance({**metadata, "spec": asdict(spec)}, torch=torch.__version__,
-                      dtype=spec.dtype, device=str(device), spec=asdict(spec), run=metadata,
-                      kernels="native" if native else "torch")
-    owned.check()
+    meta = job.provenance({**metadata, "spec": asdict(spec)}, spec.dtype, spec=asdict(spec),
+                          run=metadata, kernels="native" if native else "torch")
+    job.check()
     parts = sorted((work / "parts").glob("part-*.steps.parquet"))
     # Each merged log is checked complete (every trial x iteration, every evaluation) before it
     # replaces the output: a short log is an error naming the missing range, never an output.

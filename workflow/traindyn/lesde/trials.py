@@ -141,12 +141,13 @@ def trials_run(steps: str, val: str, *, model: str, model_kwargs: dict, data: di
     """One job of a study's trials, with plain arguments (for a pipeline rule): ``model`` and
     ``model_kwargs`` as :func:`~traindyn.models.names.resolve_model` takes them, ``data`` the
     keyword arguments of :func:`~traindyn.data.images.load_images`, ``trials`` [start, stop).
-    The job owns ``<steps>.work`` (tied to its fingerprint: parameters, data and model files by
-    content, library code); it does not checkpoint, so a rerun starts over and, being
-    deterministic, ends with the same bytes."""
+    The job runs in the frame of :mod:`traindyn.jobs`: it owns ``<steps>.work`` (tied to its
+    fingerprint: parameters, data and model files by content, library code); it does not
+    checkpoint, so a rerun starts over and, being deterministic, ends with the same bytes."""
     from ..data.images import load_images
+    from ..jobs import resumable_job
     from ..models.names import resolve_model
-    from ..workdir import owned_workdir, run_fingerprint
+    from ..workdir import run_fingerprint
 
     stem = steps[: -len(".steps.parquet")]
     if not steps.endswith(".steps.parquet") or val != stem + ".val.parquet":
@@ -155,9 +156,10 @@ def trials_run(steps: str, val: str, *, model: str, model_kwargs: dict, data: di
     params = {k: v for k, v in locals().items() if k not in ("steps", "val", "gpus", "stem")}
     factory = resolve_model(model, model_kwargs, key=f"studies.{study}.model")
     dev = resolve_device(device, gpus)
-    inputs = [data.get("root"), *factory.files]
-    with owned_workdir(steps + ".work", run_fingerprint(__name__, params, inputs,
-                                                        device=dev.type)) as work:
+    fingerprint = run_fingerprint(__name__, params, [data.get("root"), *factory.files],
+                                  device=dev.type)
+    # train_trials sets its own numerics
+    with resumable_job(steps + ".work", dev, fingerprint, deterministic=None):
         images = load_images(**data, key=f"studies.{study}.data")
         train_trials(factory, images, stem, study=study, trials=range(*trials),
                      iterations=iterations, lr=lr, seed=seed, batch=batch, momentum=momentum,
@@ -165,4 +167,3 @@ def trials_run(steps: str, val: str, *, model: str, model_kwargs: dict, data: di
                      probe_per_class=probe_per_class, eval_every=eval_every,
                      eval_per_class=eval_per_class, strategy=strategy, dtype=dtype,
                      device=str(dev), gpus=gpus, metadata=dict(data=data))
-        work.remove()
