@@ -149,6 +149,8 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
     and ``divergence`` (.npz: ``steps``, ``ks``, one (points, copies) array per layer). The job
     runs in the frame of :mod:`traindyn.jobs` (it owns ``<out>.work``, tied to its
     fingerprint); it does not checkpoint (a rerun starts over and ends with the same bytes)."""
+    # the arguments alone, before the imports below add their names to locals()
+    params = {k: v for k, v in locals().items() if k not in ("out", "divergence", "gpus")}
     import json
 
     import pyarrow as pa
@@ -161,7 +163,6 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
     from ..workdir import run_fingerprint
     from .outputs import check_table1_rows
 
-    params = {k: v for k, v in locals().items() if k not in ("out", "divergence", "gpus")}
     factory = resolve_model(model, model_kwargs, key=f"studies.{study}.model")
     dev = resolve_device(device, gpus)
     fingerprint = run_fingerprint(__name__, params, [data.get("root"), *factory.files],

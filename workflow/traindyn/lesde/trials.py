@@ -144,6 +144,8 @@ def trials_run(steps: str, val: str, *, model: str, model_kwargs: dict, data: di
     The job runs in the frame of :mod:`traindyn.jobs`: it owns ``<steps>.work`` (tied to its
     fingerprint: parameters, data and model files by content, library code); it does not
     checkpoint, so a rerun starts over and, being deterministic, ends with the same bytes."""
+    # the arguments alone, before the imports below add their names to locals()
+    params = {k: v for k, v in locals().items() if k not in ("steps", "val", "gpus")}
     from ..data.images import load_images
     from ..jobs import resumable_job
     from ..models.names import resolve_model
@@ -153,7 +155,6 @@ def trials_run(steps: str, val: str, *, model: str, model_kwargs: dict, data: di
     if not steps.endswith(".steps.parquet") or val != stem + ".val.parquet":
         raise ValueError(f"outputs must be <stem>.steps.parquet and <stem>.val.parquet, got "
                          f"{steps}, {val}")
-    params = {k: v for k, v in locals().items() if k not in ("steps", "val", "gpus", "stem")}
     factory = resolve_model(model, model_kwargs, key=f"studies.{study}.model")
     dev = resolve_device(device, gpus)
     fingerprint = run_fingerprint(__name__, params, [data.get("root"), *factory.files],
