@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from ..budget import estimate_seconds, request_minutes
+from ..data.registry import facts
 from .spec import shape
 
 
@@ -27,9 +28,17 @@ def _flops(model: str, kwargs: tuple, channels: int, classes: int, size: tuple,
             forward_flops(net, batch=1, **common))
 
 
+# Images per class of a split whose size only its files tell (a GeoMNIST cache read whole).
+UNKNOWN_PER_CLASS = (5000, 1000)
+
+
 def _images(study: Mapping[str, Any], classes: int) -> tuple[int, int]:
-    d = study["data"]
-    return (d["train_per_class"] or 5000) * classes, (d["test_per_class"] or 1000) * classes
+    """(training, test) images: the study's per-class counts, else the whole data set's."""
+    d, f = study["data"], facts(study["data"]["name"])
+    full = ([n // f.n_classes for n in f.split_sizes] if f.split_sizes and f.n_classes
+            else UNKNOWN_PER_CLASS)
+    return ((d["train_per_class"] or full[0]) * classes,
+            (d["test_per_class"] or full[1]) * classes)
 
 
 def job_cost(study: Mapping[str, Any], kind: str, trials: int = 0) -> tuple[float, int] | None:
