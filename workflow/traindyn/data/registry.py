@@ -4,7 +4,8 @@ size, split sizes, where the files sit under a local root, class names, where to
 Everything that needs such a fact (the paper runs' loaders, the generic loader
 :mod:`traindyn.data.images`, config checks, runtime estimates) reads it here. A fact the files
 alone decide (an ImageFolder tree's classes, a torchvision class's channels) is ``None`` and is
-read from the data. This module imports nothing heavy, so config checks can use it at once.
+read from the data. The pipeline's GeoMNIST cache (:func:`geomnist_path`) is named here too.
+This module imports nothing heavy, so config checks can use it at once.
 """
 
 from __future__ import annotations
