@@ -50,7 +50,8 @@ def all_claims():
     ] + [c for _, claims in family_files() for c in claims]
 
 
-# Runtime requests of the training jobs (minutes), from the cost model in traindyn.budget.
+# Runtime requests of the training jobs (minutes): each family's spec asks the cost model in
+# traindyn.budget.
 BUDGET = config["budget"]
 # A partition's time limit caps every request; a longer job stops before it with its state saved
 # (traindyn.deadline) and is resubmitted: retries enough for the rule's longest job.
@@ -63,11 +64,6 @@ def capped(minutes):
 
 def retries(minutes, jobs):
     return cost.retries(max((minutes(w) for w in jobs), default=0), CAP)
-
-
-def request(work):
-    """The runtime to ask for a job's work (traindyn.budget.Work, from its family's spec)."""
-    return cost.request_minutes(work.seconds(BUDGET), BUDGET)
 
 
 def gpu_resources(n):

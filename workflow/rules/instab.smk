@@ -1,9 +1,9 @@
 # SI deep-network instabilities: perturbed-SGD copies of a CIFAR ResNet (Table 1, Figure 2). The
-# runs' cost is the family spec's (traindyn.instab.family).
-from types import SimpleNamespace
+# runs and their inputs come from traindyn.instab.plan, their cost from the family spec.
+from functools import partial
 
-from traindyn.data.registry import geomnist_path
-from traindyn.instab.family import fig2_work, table1_work
+from traindyn.instab import plan as instab_plan
+from traindyn.instab.family import fig2_minutes, table1_minutes
 
 
 wildcard_constraints:
@@ -22,7 +22,6 @@ INSTAB_COMMON = dict(
     download=config["data"]["cifar10_download"],
     gpus=INSTAB["gpu"],
 )
-
 TABLE1_NOT_RUN = (
     "seeds",
     "activations",
@@ -33,43 +32,13 @@ TABLE1_RUNS = [
     for act in INSTAB["table1"]["activations"]
     for seed in INSTAB["table1"]["seeds"]
 ]
-
-
-def instab_data(w):
-    """The GeoMNIST cache the instability runs train on (nothing for CIFAR-10)."""
-    if INSTAB["dataset"] != "geomnist":
-        return {}
-    seed = config["data"]["geomnist"]["seed"]
-    return {
-        "data": geomnist_path(INSTAB["train_per_class"], INSTAB["test_per_class"], seed)
-    }
-
-
-def fig2_runs(dtype, ns):
-    """The Figure 2 runs (one per n) in one floating-point format."""
-    return [f"results/instab/fig2/{dtype}/n{n}.npz" for n in ns]
-
-
-def fig2_jobs():
-    """Wildcards of every Figure 2 run (the figure's format and the precision extra's)."""
-    pairs = [(INSTAB["dtype"], n) for n in INSTAB["fig2"]["ns"]]
-    pairs += [
-        (d, n) for d in INSTAB["precision"]["dtypes"] for n in INSTAB["precision"]["ns"]
-    ]
-    return [SimpleNamespace(dtype=d, n=n) for d, n in pairs]
-
-
-def table1_minutes(w):
-    return request(table1_work(config))
-
-
-def fig2_minutes(w):
-    return request(fig2_work(config, int(w.n), w.dtype, INSTAB["fig2"]["batch"]))
+TABLE1_MINUTES = partial(table1_minutes, config)
+FIG2_MINUTES = partial(fig2_minutes, config)
 
 
 rule instab_table1_run:
     input:
-        unpack(instab_data),
+        unpack(partial(instab_plan.cache, config)),
         code=step_code("instab.steps:table1_run"),
     output:
         out="results/instab/table1/{activation}/seed{seed}.parquet",
@@ -79,13 +48,13 @@ rule instab_table1_run:
         "results/benchmarks/instab_table1_run/{activation}/seed{seed}.tsv"
     wildcard_constraints:
         seed=r"\d+",
-    retries: retries(table1_minutes, [None])
+    retries: retries(TABLE1_MINUTES, [None])
     conda:
         ENV
     threads: INSTAB["threads"]
     resources:
         **gpu_resources(INSTAB["gpu"]),
-        runtime=capped(table1_minutes),
+        runtime=capped(TABLE1_MINUTES),
     params:
         threads=INSTAB["threads"],
         step="instab.steps:table1_run",
@@ -102,7 +71,7 @@ rule instab_table1_run:
 
 rule instab_fig2_run:
     input:
-        unpack(instab_data),
+        unpack(partial(instab_plan.cache, config)),
         code=step_code("instab.steps:fig2_run"),
     output:
         out="results/instab/fig2/{dtype}/n{n}.npz",
@@ -113,13 +82,13 @@ rule instab_fig2_run:
     wildcard_constraints:
         n=r"\d+",
         dtype="bfloat16|float32|float64",
-    retries: retries(fig2_minutes, fig2_jobs())
+    retries: retries(FIG2_MINUTES, instab_plan.fig2_jobs(config))
     conda:
         ENV
     threads: INSTAB["threads"]
     resources:
         **gpu_resources(INSTAB["gpu"]),
-        runtime=capped(fig2_minutes),
+        runtime=capped(FIG2_MINUTES),
     params:
         threads=INSTAB["threads"],
         step="instab.steps:fig2_run",
@@ -162,7 +131,7 @@ rule si_table1_accuracy:
 
 rule si_fig2_divergence:
     input:
-        runs=fig2_runs(INSTAB["dtype"], INSTAB["fig2"]["ns"]),
+        runs=instab_plan.fig2_runs(INSTAB["dtype"], INSTAB["fig2"]["ns"]),
         code=step_code("figures.si_deep:build_fig2"),
     output:
         pdf="figures/si/fig2_divergence.pdf",
@@ -187,7 +156,7 @@ rule si_fig2_divergence:
 rule si_fig2_precision:
     input:
         runs=[
-            fig2_runs(d, INSTAB["precision"]["ns"])
+            instab_plan.fig2_runs(d, INSTAB["precision"]["ns"])
             for d in INSTAB["precision"]["dtypes"]
         ],
         code=step_code("figures.si_precision:build_precision"),

@@ -1,78 +1,21 @@
 # LE-SDE analysis: per-setting summaries of the logs, then Figures 1, 3, 4, 5 and the
-# neural-collapse extra, each with its claims.
+# neural-collapse extra, each with its claims. Their inputs: traindyn.lesde.plan.
 from traindyn import scales
-from traindyn.lesde.plan import settings
+from traindyn.lesde import plan as lesde_plan
 
 ANALYSIS = config["lesde"]["analysis"]
 NOISE = config["lesde"]["geomnist_noise"]
 LESDE_SCALE = scales.tier(
     "lesde", NOISE
 )  # paper / quick / tiny: what the claims can test
-
-
-def setting_jobs(w):
-    """The training jobs (trial chunks) of one (experiment, setting)."""
-    return [
-        run
-        for run in runs(config["lesde"], config["data"])
-        if (run.experiment, run.setting) == (w.experiment, w.setting)
-    ]
-
-
-def setting_logs(w, kind):
-    """Log files of every trial chunk of one (experiment, setting)."""
-    return [f"{run.stem}.{kind}.parquet" for run in setting_jobs(w)]
-
-
-def setting_runs(w):
-    """What those logs must record of their runs (checked by the summary step)."""
-    return [
-        dict(
-            experiment=r.experiment,
-            setting=r.setting,
-            trials=list(r.trials),
-            **r.params,
-        )
-        for r in setting_jobs(w)
-    ]
-
-
-def noise_settings():
-    return settings(config["lesde"], config["data"]).get("geomnist_noise", [])
-
-
-def noise_summaries():
-    """Summaries of every noise level and its replicates (main run first)."""
-    return [
-        f"results/lesde/geomnist_noise/{s}/summary.npz" for s, _ in noise_settings()
-    ]
-
-
-def noise_levels():
-    """The noise level p of each of noise_summaries()."""
-    return [params["p"] for _, params in noise_settings()]
-
-
-def fig_summaries():
-    """(summary, dataset) of the runs Figures 1, 3, 5 use: GeoMNIST p = 0 (and its
-    replicates), CIFAR K = 3."""
-    out = [
-        (f"results/lesde/geomnist_noise/{s}/summary.npz", "GeoMNIST")
-        for s, params in noise_settings()
-        if params["p"] == 0.0
-    ]
-    if (
-        config["lesde"]["cifar"]["enabled"]
-        and 3 in config["lesde"]["cifar"]["n_classes"]
-    ):
-        out.append(("results/lesde/cifar/K3/summary.npz", "CIFAR-10"))
-    return out
+# (summary, dataset) of the runs Figures 1, 3, 5 read
+FIG_SUMMARIES = lesde_plan.figure_summaries(config)
 
 
 rule lesde_summary:
     input:
-        steps=lambda w: setting_logs(w, "steps"),
-        vals=lambda w: setting_logs(w, "val"),
+        steps=lambda w: lesde_plan.setting_logs(config, w, "steps"),
+        vals=lambda w: lesde_plan.setting_logs(config, w, "val"),
         code=step_code("lesde.summary:summarize"),
     output:
         out="results/lesde/{experiment}/{setting}/summary.npz",
@@ -84,14 +27,14 @@ rule lesde_summary:
         ENV
     params:
         step="lesde.summary:summarize",
-        kwargs=lambda w: dict(runs=setting_runs(w)),
+        kwargs=lambda w: dict(runs=lesde_plan.setting_runs(config, w)),
     script:
         STEP
 
 
 rule lesde_fig1_separation:
     input:
-        summaries=[s for s, _ in fig_summaries()],
+        summaries=[s for s, _ in FIG_SUMMARIES],
         code=step_code("figures.lesde_dynamics:build_fig1"),
     output:
         pdf="figures/lesde/fig1_separation.pdf",
@@ -108,14 +51,14 @@ rule lesde_fig1_separation:
         ENV
     params:
         step="figures.lesde_dynamics:build_fig1",
-        kwargs=dict(datasets=[d for _, d in fig_summaries()], scale=LESDE_SCALE),
+        kwargs=dict(datasets=[d for _, d in FIG_SUMMARIES], scale=LESDE_SCALE),
     script:
         STEP
 
 
 rule lesde_fig3_impacts:
     input:
-        summaries=[s for s, _ in fig_summaries()],
+        summaries=[s for s, _ in FIG_SUMMARIES],
         code=step_code("figures.lesde_dynamics:build_fig3"),
     output:
         pdf="figures/lesde/fig3_impacts.pdf",
@@ -133,12 +76,12 @@ rule lesde_fig3_impacts:
     params:
         step="figures.lesde_dynamics:build_fig3",
         kwargs=dict(
-            datasets=[d for _, d in fig_summaries()],
+            datasets=[d for _, d in FIG_SUMMARIES],
             windows=[
                 ANALYSIS[
                     "fig3_window_geomnist" if d == "GeoMNIST" else "fig3_window_cifar"
                 ]
-                for _, d in fig_summaries()
+                for _, d in FIG_SUMMARIES
             ],
             scale=LESDE_SCALE,
         ),
@@ -148,7 +91,7 @@ rule lesde_fig3_impacts:
 
 rule lesde_fig4_phase_transition:
     input:
-        summaries=noise_summaries(),
+        summaries=lesde_plan.noise_summaries(config),
         code=step_code("figures.lesde_phase:build_fig4"),
     output:
         pdf="figures/lesde/fig4_phase_transition.pdf",
@@ -166,7 +109,7 @@ rule lesde_fig4_phase_transition:
     params:
         step="figures.lesde_phase:build_fig4",
         kwargs=dict(
-            ps=noise_levels(),
+            ps=lesde_plan.noise_levels(config),
             tail_n=ANALYSIS["tail_n"],
             scale=LESDE_SCALE,
             n_train=config["lesde"]["geomnist_noise"]["train_per_class"],
@@ -177,7 +120,7 @@ rule lesde_fig4_phase_transition:
 
 rule lesde_fig5_leode:
     input:
-        summaries=[s for s, _ in fig_summaries()],
+        summaries=[s for s, _ in FIG_SUMMARIES],
         code=step_code("figures.lesde_leode:build_fig5"),
     output:
         pdf="figures/lesde/fig5_leode.pdf",
@@ -195,7 +138,7 @@ rule lesde_fig5_leode:
     params:
         step="figures.lesde_leode:build_fig5",
         kwargs=dict(
-            datasets=[d for _, d in fig_summaries()],
+            datasets=[d for _, d in FIG_SUMMARIES],
             window=ANALYSIS["fig5_window"],
             n_trials=ANALYSIS["sim_trials"],
             seed=config["lesde"]["seed"],
@@ -207,7 +150,7 @@ rule lesde_fig5_leode:
 
 rule lesde_neural_collapse:
     input:
-        summaries=[s for s, _ in fig_summaries()],
+        summaries=[s for s, _ in FIG_SUMMARIES],
         code=step_code("figures.lesde_dynamics:build_collapse"),
     output:
         pdf="figures/lesde/neural_collapse.pdf",
@@ -224,6 +167,6 @@ rule lesde_neural_collapse:
         ENV
     params:
         step="figures.lesde_dynamics:build_collapse",
-        kwargs=dict(datasets=[d for _, d in fig_summaries()], scale=LESDE_SCALE),
+        kwargs=dict(datasets=[d for _, d in FIG_SUMMARIES], scale=LESDE_SCALE),
     script:
         STEP

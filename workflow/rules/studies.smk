@@ -1,7 +1,8 @@
 # Studies: your own model and data through both papers' analyses (config `studies`,
 # docs/studies.md). Paths and job parameters come from traindyn.studies.spec; a user's model
 # file (and the local files it imports) is a code input of the study's training jobs.
-from traindyn.models.names import model_files
+from functools import partial
+
 from traindyn.studies import spec as study_spec
 from traindyn.studies.budget import minutes as study_minutes
 
@@ -13,27 +14,13 @@ wildcard_constraints:
 
 
 STUDY_GPUS = max([s["train"]["gpu"] for s in STUDIES.values()], default=0)
-
-
-def study(w):
-    return STUDIES[w.study]
-
-
-def study_model_files(w):
-    """The study's own model file and the local files it imports (code inputs too)."""
-    return model_files(study(w)["model"]["name"])
-
-
-def study_title(name):
-    from traindyn.data.registry import facts
-
-    return facts(STUDIES[name]["data"]["name"]).title
+STUDY_MODEL_FILES = partial(study_spec.model_code, STUDIES)
 
 
 rule study_copies:
     input:
         code=step_code("instab.copies:copies_run"),
-        code_model=study_model_files,
+        code_model=STUDY_MODEL_FILES,
     output:
         out="results/studies/{study}/copies/seed{seed}.parquet",
         divergence="results/studies/{study}/copies/seed{seed}.divergence.npz",
@@ -46,13 +33,13 @@ rule study_copies:
     threads: config["instab"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
-        runtime=lambda w: study_minutes(study(w), "copies", BUDGET),
+        runtime=lambda w: study_minutes(STUDIES[w.study], "copies", BUDGET),
     params:
         threads=config["instab"]["threads"],  # the bits follow it, not --cores
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
-            study_spec.copies_kwargs(w.study, study(w), int(w.seed)),
-            gpus=study(w)["train"]["gpu"],
+            study_spec.copies_kwargs(w.study, STUDIES[w.study], int(w.seed)),
+            gpus=STUDIES[w.study]["train"]["gpu"],
         ),
     script:
         STEP
@@ -61,7 +48,7 @@ rule study_copies:
 rule study_divisor:
     input:
         code=step_code("instab.copies:copies_run"),
-        code_model=study_model_files,
+        code_model=STUDY_MODEL_FILES,
     output:
         out="results/studies/{study}/lr/n{n}.parquet",
         divergence="results/studies/{study}/lr/n{n}.divergence.npz",
@@ -74,13 +61,13 @@ rule study_divisor:
     threads: config["instab"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
-        runtime=lambda w: study_minutes(study(w), "divisor", BUDGET),
+        runtime=lambda w: study_minutes(STUDIES[w.study], "divisor", BUDGET),
     params:
         threads=config["instab"]["threads"],  # the bits follow it, not --cores
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
-            study_spec.divisor_kwargs(w.study, study(w), int(w.n)),
-            gpus=study(w)["train"]["gpu"],
+            study_spec.divisor_kwargs(w.study, STUDIES[w.study], int(w.n)),
+            gpus=STUDIES[w.study]["train"]["gpu"],
         ),
     script:
         STEP
@@ -89,7 +76,7 @@ rule study_divisor:
 rule study_trials:
     input:
         code=step_code("lesde.trials:trials_run"),
-        code_model=study_model_files,
+        code_model=STUDY_MODEL_FILES,
     output:
         steps="results/studies/{study}/lesde/{setting}/trials{lo}-{hi}.steps.parquet",
         val="results/studies/{study}/lesde/{setting}/trials{lo}-{hi}.val.parquet",
@@ -103,7 +90,7 @@ rule study_trials:
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(
-            study(w), "trials", BUDGET, int(w.hi) - int(w.lo)
+            STUDIES[w.study], "trials", BUDGET, int(w.hi) - int(w.lo)
         ),
     params:
         threads=config["instab"]["threads"],
@@ -111,12 +98,12 @@ rule study_trials:
         kwargs=lambda w: dict(
             study_spec.trials_kwargs(
                 w.study,
-                study(w),
-                study_spec.setting_noise(study(w), w.setting),
+                STUDIES[w.study],
+                study_spec.setting_noise(STUDIES[w.study], w.setting),
                 int(w.lo),
                 int(w.hi),
             ),
-            gpus=study(w)["train"]["gpu"],
+            gpus=STUDIES[w.study]["train"]["gpu"],
         ),
     script:
         STEP
@@ -124,8 +111,12 @@ rule study_trials:
 
 rule study_lesde_summary:
     input:
-        steps=lambda w: study_spec.lesde_logs(w.study, study(w), w.setting, "steps"),
-        vals=lambda w: study_spec.lesde_logs(w.study, study(w), w.setting, "val"),
+        steps=lambda w: study_spec.lesde_logs(
+            w.study, STUDIES[w.study], w.setting, "steps"
+        ),
+        vals=lambda w: study_spec.lesde_logs(
+            w.study, STUDIES[w.study], w.setting, "val"
+        ),
         code=step_code("lesde.summary:summarize"),
     output:
         out="results/studies/{study}/lesde/{setting}/summary.npz",
@@ -143,10 +134,10 @@ rule study_lesde_summary:
 
 rule study_instability:
     input:
-        runs=lambda w: study_spec.copies_outputs(w.study, study(w)),
+        runs=lambda w: study_spec.copies_outputs(w.study, STUDIES[w.study]),
         divergences=lambda w: [
             p.replace(".parquet", ".divergence.npz")
-            for p in study_spec.copies_outputs(w.study, study(w))
+            for p in study_spec.copies_outputs(w.study, STUDIES[w.study])
         ],
         code=step_code("studies.figures:build_instability"),
     output:
@@ -169,7 +160,7 @@ rule study_instability:
     params:
         step="studies.figures:build_instability",
         kwargs=lambda w: dict(
-            name=w.study, stat_epochs=study(w)["instability"]["stat_epochs"]
+            name=w.study, stat_epochs=STUDIES[w.study]["instability"]["stat_epochs"]
         ),
     script:
         STEP
@@ -177,10 +168,10 @@ rule study_instability:
 
 rule study_divisors_figure:
     input:
-        runs=lambda w: study_spec.divisor_outputs(w.study, study(w)),
+        runs=lambda w: study_spec.divisor_outputs(w.study, STUDIES[w.study]),
         divergences=lambda w: [
             p.replace(".parquet", ".divergence.npz")
-            for p in study_spec.divisor_outputs(w.study, study(w))
+            for p in study_spec.divisor_outputs(w.study, STUDIES[w.study])
         ],
         code=step_code("studies.figures:build_divisors"),
     output:
@@ -199,14 +190,14 @@ rule study_divisors_figure:
         ENV
     params:
         step="studies.figures:build_divisors",
-        kwargs=lambda w: dict(name=w.study, ns=study_spec.divisors(study(w))),
+        kwargs=lambda w: dict(name=w.study, ns=study_spec.divisors(STUDIES[w.study])),
     script:
         STEP
 
 
 rule study_lesde:
     input:
-        summaries=lambda w: study_spec.lesde_summaries(w.study, study(w)),
+        summaries=lambda w: study_spec.lesde_summaries(w.study, STUDIES[w.study]),
         code=step_code("studies.figures:build_lesde"),
     output:
         **{
@@ -231,11 +222,14 @@ rule study_lesde:
     params:
         step="studies.figures:build_lesde",
         kwargs=lambda w: dict(
-            ps=[p for _, p in study_spec.lesde_settings(study(w))],
+            ps=[p for _, p in study_spec.lesde_settings(STUDIES[w.study])],
             name=w.study,
-            data_title=study_title(w.study),
-            **{k: study(w)["lesde"][k] for k in ("window", "tail_n", "sim_trials")},
-            seed=study(w)["train"]["seed"],
+            data_title=study_spec.data_title(STUDIES[w.study]),
+            **{
+                k: STUDIES[w.study]["lesde"][k]
+                for k in ("window", "tail_n", "sim_trials")
+            },
+            seed=STUDIES[w.study]["train"]["seed"],
         ),
     script:
         STEP
@@ -243,7 +237,7 @@ rule study_lesde:
 
 rule study_lesde_phase:
     input:
-        summaries=lambda w: study_spec.lesde_summaries(w.study, study(w)),
+        summaries=lambda w: study_spec.lesde_summaries(w.study, STUDIES[w.study]),
         code=step_code("studies.figures:build_lesde_phase"),
     output:
         pdf="figures/studies/{study}/lesde_fig4.pdf",
@@ -261,9 +255,9 @@ rule study_lesde_phase:
     params:
         step="studies.figures:build_lesde_phase",
         kwargs=lambda w: dict(
-            ps=[p for _, p in study_spec.lesde_settings(study(w))],
-            tail_n=study(w)["lesde"]["tail_n"],
-            n_train=study(w)["data"]["train_per_class"] or 0,
+            ps=[p for _, p in study_spec.lesde_settings(STUDIES[w.study])],
+            tail_n=STUDIES[w.study]["lesde"]["tail_n"],
+            n_train=STUDIES[w.study]["data"]["train_per_class"] or 0,
         ),
     script:
         STEP

@@ -98,6 +98,10 @@ class Work:
     def seconds(self, budget: Mapping[str, Any]) -> float:
         return estimate_seconds(self.flops, self.steps, self.track, self.gpu, self.dtype, budget)
 
+    def minutes(self, budget: Mapping[str, Any]) -> int:
+        """The runtime to ask the scheduler for (:func:`request_minutes`)."""
+        return request_minutes(self.seconds(budget), budget)
+
 
 def request_minutes(seconds: float, budget: Mapping[str, Any]) -> int:
     """The runtime to ask the scheduler for: the estimate times the safety factor, rounded up."""

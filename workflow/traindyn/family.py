@@ -89,7 +89,9 @@ def _none(config: Config) -> list:
 
 @dataclass(frozen=True)
 class Family:
-    """One figure family: its targets, rules files and the parts the shared modules loop over."""
+    """One figure family: its targets, rules files and the parts the shared modules loop over.
+    Its jobs' runtime cost (functions returning :class:`traindyn.budget.Work`) sits in the same
+    spec module, read by its own rules only."""
     name: str
     # config key under `targets` -> the figure/table rules whose outputs `rule all` asks for
     targets: Mapping[str, tuple[str, ...]]

@@ -87,6 +87,17 @@ def fig2_work(config: Config, n: int, dtype: str, batch: int) -> Work:
     return Work(flops, steps, "resnet", ins["gpu"] > 0, dtype)
 
 
+def table1_minutes(config: Config, w=None) -> int:
+    """The runtime a Table 1 run asks for."""
+    return table1_work(config).minutes(config["budget"])
+
+
+def fig2_minutes(config: Config, w) -> int:
+    """The runtime the Figure 2 run of wildcards ``w`` (dtype, n) asks for."""
+    return fig2_work(config, int(w.n), w.dtype, config["instab"]["fig2"]["batch"]).minutes(
+        config["budget"])
+
+
 def needs(config: Config) -> list[Need]:
     ins, budget = config["instab"], config["budget"]
     net = ins["network"]

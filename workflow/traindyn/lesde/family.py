@@ -11,7 +11,7 @@ from ..budget import Work, lesde_job_cost
 from ..data.registry import facts
 from ..family import CPU_GFLOPS, LOOP_SECONDS, Config, DataUse, Family, Need, Scale
 from .noise import noise_name
-from .plan import EXPERIMENTS, Run, runs, val_images
+from .plan import EXPERIMENTS, Run, job_run, runs, val_images
 
 # On config["lesde"]["geomnist_noise"]: the run every LE-SDE figure reads.
 LESDE_SCALE = Scale(
@@ -79,11 +79,16 @@ def _work(lesde: Config, dataset: str, n_classes: int, iterations: int, eval_eve
 
 
 def train_work(config: Config, run: Run) -> Work:
-    """The work of one training job (its chunk of trials), for its runtime request."""
+    """The work of one training job (its chunk of trials)."""
     p = run.params
     return _work(config["lesde"], p["dataset"], p.get("n_classes", facts(p["dataset"]).n_classes),
                  p["iterations"], p["eval_every"], val_images(config["lesde"], run),
                  run.trials[1] - run.trials[0])
+
+
+def train_minutes(config: Config, w) -> int:
+    """The runtime the training job of wildcards ``w`` asks for."""
+    return train_work(config, job_run(config, w)).minutes(config["budget"])
 
 
 def needs(config: Config) -> list[Need]:

@@ -1,12 +1,15 @@
-"""The LE-SDE training runs a config asks for: experiment -> settings -> trial chunks.
+"""The LE-SDE training runs a config asks for: experiment -> settings -> trial chunks, and the
+files the analysis reads (each setting's logs, the summaries each figure takes).
 
-Pure functions of the config's ``lesde`` and ``data`` sections, shared by the Snakemake rules
-(targets, wildcards, parameters) and the tests.
+Pure functions of the config, shared by the Snakemake rules (targets, wildcards, parameters:
+``rules/lesde*.smk`` hold rules only) and the tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from ..data.registry import facts, geomnist_path
@@ -104,3 +107,77 @@ def val_images(lesde: dict, run: Run) -> int:
     else:
         per_class = exp["val_per_class"]
     return per_class * run.params.get("n_classes", facts("geomnist").n_classes)
+
+
+# ---------------------------------------------------------------- a training job's wildcards
+
+
+def job_run(config: Mapping[str, Any], w) -> Run:
+    """The run the config defines for a job's wildcards (experiment, setting, lo, hi)."""
+    return find_run(config["lesde"], config["data"], w.experiment, w.setting, int(w.lo),
+                    int(w.hi))
+
+
+def job_data(config: Mapping[str, Any], w) -> dict[str, str]:
+    """The job's GeoMNIST cache as a named input (nothing for CIFAR-10)."""
+    run = job_run(config, w)
+    return {"data": run.params["data"]} if run.params["dataset"] == "geomnist" else {}
+
+
+def job_kwargs(config: Mapping[str, Any], w) -> dict[str, Any]:
+    """The arguments of :func:`traindyn.lesde.steps.train_run` (the data is an input)."""
+    run = job_run(config, w)
+    params = {k: v for k, v in run.params.items() if k != "data"}
+    return dict(experiment=run.experiment, setting=run.setting, trials=list(run.trials),
+                gpus=config["lesde"]["gpu"], **params)
+
+
+def job_wildcards(config: Mapping[str, Any]) -> list[SimpleNamespace]:
+    """Wildcards of every training job."""
+    return [SimpleNamespace(experiment=r.experiment, setting=r.setting, lo=r.trials[0],
+                            hi=r.trials[1]) for r in runs(config["lesde"], config["data"])]
+
+
+# ---------------------------------------------------------------- what the analysis reads
+
+
+def setting_jobs(config: Mapping[str, Any], w) -> list[Run]:
+    """The training jobs (trial chunks) of one (experiment, setting)."""
+    return [run for run in runs(config["lesde"], config["data"])
+            if (run.experiment, run.setting) == (w.experiment, w.setting)]
+
+
+def setting_logs(config: Mapping[str, Any], w, kind: str) -> list[str]:
+    """Log files (``kind``: steps or val) of every trial chunk of one (experiment, setting)."""
+    return [f"{run.stem}.{kind}.parquet" for run in setting_jobs(config, w)]
+
+
+def setting_runs(config: Mapping[str, Any], w) -> list[dict[str, Any]]:
+    """What those logs must record of their runs (checked by the summary step)."""
+    return [dict(experiment=r.experiment, setting=r.setting, trials=list(r.trials), **r.params)
+            for r in setting_jobs(config, w)]
+
+
+def noise_settings(config: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return settings(config["lesde"], config["data"]).get("geomnist_noise", [])
+
+
+def noise_summaries(config: Mapping[str, Any]) -> list[str]:
+    """Summaries of every noise level and its replicates (main run first)."""
+    return [f"results/lesde/geomnist_noise/{s}/summary.npz" for s, _ in noise_settings(config)]
+
+
+def noise_levels(config: Mapping[str, Any]) -> list[float]:
+    """The noise level p of each of :func:`noise_summaries`."""
+    return [params["p"] for _, params in noise_settings(config)]
+
+
+def figure_summaries(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(summary, dataset) of the runs Figures 1, 3, 5 use: GeoMNIST p = 0 (and its
+    replicates), CIFAR K = 3."""
+    out = [(f"results/lesde/geomnist_noise/{s}/summary.npz", facts("geomnist").title)
+           for s, params in noise_settings(config) if params["p"] == 0.0]
+    cifar = config["lesde"]["cifar"]
+    if cifar["enabled"] and 3 in cifar["n_classes"]:
+        out.append(("results/lesde/cifar/K3/summary.npz", facts("cifar10").title))
+    return out

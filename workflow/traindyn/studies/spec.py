@@ -115,6 +115,19 @@ def trials_kwargs(name: str, study: Mapping[str, Any], p: float, lo: int, hi: in
                 strategy=les["strategy"], dtype=t["dtype"], device=t["device"])
 
 
+def data_title(study: Mapping[str, Any]) -> str:
+    """How figures name the study's data set."""
+    return facts(study["data"]["name"]).title
+
+
+def model_code(studies: Mapping[str, Any], w) -> list[str]:
+    """The model file of the study of wildcards ``w`` and the local files it imports: code
+    inputs of its jobs, so editing them replans exactly that study."""
+    from ..models.names import model_files
+
+    return model_files(studies[w.study]["model"]["name"])
+
+
 def root(name: str) -> str:
     return f"results/studies/{name}"
 
