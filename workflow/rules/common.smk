@@ -1,7 +1,7 @@
 # Shared helpers: the step runner, its code inputs (the import closure of the step's module, so
 # editing any module a step imports reruns it), the targets `rule all` builds (from the family
-# registry, traindyn.families) and the training jobs' scheduler requests. Each family's own
-# helpers live in its rules files.
+# registry, traindyn.families) and the training jobs' scheduler requests. A family's own helpers
+# are in its package (its plan or spec module), called from its rules files.
 from traindyn import budget as cost
 from traindyn.codedeps import step_code
 from traindyn.families import FAMILIES
