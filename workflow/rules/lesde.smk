@@ -1,5 +1,10 @@
 # LE-SDE training: one job per (experiment, setting, chunk of trials), logs in Parquet.
 
+# The threads each training job computes with, whatever --cores is: the native CPU kernels give
+# the same bits at any count, the torch path that runs without them (no C++ compiler, a failed
+# build) does not (its convolutions split their sums by thread).
+LESDE_THREADS = 2
+
 
 rule lesde_train:
     input:
@@ -18,11 +23,12 @@ rule lesde_train:
     retries: retries(lesde_minutes, lesde_jobs())
     conda:
         ENV
-    threads: 2
+    threads: LESDE_THREADS
     resources:
         **gpu_resources(config["lesde"]["gpu"]),
         runtime=capped(lesde_minutes),
     params:
+        threads=LESDE_THREADS,  # what the job computes with (workflow/scripts/step.py)
         step="lesde.steps:train_run",
         kwargs=lesde_kwargs,
     script:
