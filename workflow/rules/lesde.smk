@@ -2,7 +2,7 @@
 
 # The threads each training job computes with, whatever --cores is: the native CPU kernels give
 # the same bits at any count, the torch path that runs without them (no C++ compiler, a failed
-# build) does not (its convolutions split their sums by thread).
+# build) does not (its steps differ in the last bit between one and two threads).
 LESDE_THREADS = 2
 
 
