@@ -6,6 +6,9 @@ from traindyn import budget as cost
 from traindyn import scales
 from traindyn.codedeps import step_code
 from traindyn.lesde.plan import find_run, runs, val_images
+from traindyn.models.names import model_files
+from traindyn.studies import spec as study_spec
+from traindyn.studies.budget import minutes as study_minutes
 
 STEP = "../scripts/step.py"
 ENV = "../../envs/science.yaml"
@@ -80,6 +83,12 @@ def all_claims():
     return [
         job.output.claims for job in family_rules() if "claims" in job.output.keys()
     ] + study_targets()[1]
+
+
+def deliverables():
+    """Every file of figures/ the current config builds, the manifest itself aside: the
+    targets, the claims and the config the run used."""
+    return all_targets() + list(rules.claims.output) + list(rules.run_config.output)
 
 
 # LE-SDE training jobs: wildcards -> the run the config defines.
@@ -303,3 +312,46 @@ def gpu_resources(n):
     if config["cluster"]["gpu_request"] == "gres":
         return {"gres": f"gpu:{model}:{n}" if model else f"gpu:{n}"}
     return {"gpu": n, **({"gpu_model": model} if model else {})}
+
+
+# Studies (config `studies`, workflow/rules/studies.smk): the enabled ones and their targets.
+STUDIES = study_spec.enabled(config["studies"])
+LESDE_FIGURES = ("fig1", "fig3", "collapse", "fig5")
+
+
+def study(w):
+    return STUDIES[w.study]
+
+
+def study_model_files(w):
+    """The study's own model file and the local files it imports (code inputs too)."""
+    return model_files(study(w)["model"]["name"])
+
+
+def study_title(name):
+    from traindyn.data.registry import facts
+
+    return facts(STUDIES[name]["data"]["name"]).title
+
+
+def study_targets():
+    """Every deliverable of the enabled studies (figures, tables) and their claim files."""
+    files, claims = [], []
+    for name, s in STUDIES.items():
+        out = study_spec.figures_dir(name)
+        if s["instability"]["enabled"]:
+            files += [
+                f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")
+            ]
+            claims.append(f"results/claims/studies/{name}/instability.json")
+            if study_spec.divisors(s):
+                files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
+                claims.append(f"results/claims/studies/{name}/divisors.json")
+        if s["lesde"]["enabled"]:
+            files += [
+                f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")
+            ]
+            claims.append(f"results/claims/studies/{name}/lesde.json")
+            if len(s["lesde"]["ps"]) > 1:
+                files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
+    return files, claims

@@ -1,9 +1,3 @@
-def deliverables():
-    """Every file of figures/ the current config builds, the manifest itself aside: the
-    targets, the claims and the config the run used."""
-    return all_targets() + list(rules.claims.output) + list(rules.run_config.output)
-
-
 # The manifest of the current config's deliverables (figures/manifest.json): each with its content
 # hash, and the files of figures/ that are none of them (leftovers of an earlier config).
 rule manifest:

@@ -1,11 +1,7 @@
 # Studies: your own model and data through both papers' analyses (config `studies`,
 # docs/studies.md). Paths and job parameters come from traindyn.studies.spec; a user's model
 # file (and the local files it imports) is a code input of the study's training jobs.
-from traindyn.models.names import model_files
-from traindyn.studies import spec as study_spec
-from traindyn.studies.budget import minutes as study_minutes
-
-STUDIES = study_spec.enabled(config["studies"])
+# The enabled studies (STUDIES), their targets and helpers are in common.smk.
 
 
 wildcard_constraints:
@@ -13,21 +9,6 @@ wildcard_constraints:
 
 
 STUDY_GPUS = max([s["train"]["gpu"] for s in STUDIES.values()], default=0)
-
-
-def study(w):
-    return STUDIES[w.study]
-
-
-def study_model_files(w):
-    """The study's own model file and the local files it imports (code inputs too)."""
-    return model_files(study(w)["model"]["name"])
-
-
-def study_title(name):
-    from traindyn.data.registry import facts
-
-    return facts(STUDIES[name]["data"]["name"]).title
 
 
 rule study_copies:
@@ -204,9 +185,6 @@ rule study_divisors_figure:
         STEP
 
 
-LESDE_FIGURES = ("fig1", "fig3", "collapse", "fig5")
-
-
 rule study_lesde:
     input:
         summaries=lambda w: study_spec.lesde_summaries(w.study, study(w)),
@@ -270,26 +248,3 @@ rule study_lesde_phase:
         ),
     script:
         STEP
-
-
-def study_targets():
-    """Every deliverable of the enabled studies (figures, tables) and their claim files."""
-    files, claims = [], []
-    for name, s in STUDIES.items():
-        out = study_spec.figures_dir(name)
-        if s["instability"]["enabled"]:
-            files += [
-                f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")
-            ]
-            claims.append(f"results/claims/studies/{name}/instability.json")
-            if study_spec.divisors(s):
-                files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
-                claims.append(f"results/claims/studies/{name}/divisors.json")
-        if s["lesde"]["enabled"]:
-            files += [
-                f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")
-            ]
-            claims.append(f"results/claims/studies/{name}/lesde.json")
-            if len(s["lesde"]["ps"]) > 1:
-                files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
-    return files, claims
