@@ -92,8 +92,6 @@ onsuccess:
         report = "figures/report.html"
         print(f"Report: {report} (`make {report}`, or `make report-partial`)")
     # Files of figures/ that this config does not build are named, never passed off as current.
-    extra = leftovers(
-        [*all_targets(), *rules.claims.output, *rules.manifest.output]
-    )
+    extra = leftovers([*deliverables(), *rules.manifest.output])
     if extra:
         print(leftover_message(extra))

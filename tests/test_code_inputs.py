@@ -71,27 +71,44 @@ def imported_at_runtime(modules: set[str]) -> dict[str, set[str]]:
     return {m: {str(Path(p).resolve()) for p in files} for m, files in rows}
 
 
-def workflow_rules(workdir: Path) -> dict[str, tuple[str, set[str]]]:
-    """rule -> (its step ``module:function``, its code inputs), from the loaded workflow."""
+def step_rules(workdir: Path) -> list:
+    """The workflow's rules that run a library step (Snakemake's rule objects)."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import OutputSettings, ResourceSettings
 
     with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
         wf = api.workflow(resource_settings=ResourceSettings(cores=1),
                           snakefile=ROOT / "Snakefile", workdir=workdir)._workflow
-        return {r.name: (r.params.step, {str(Path(p).resolve()) for p in r.input.code})
-                for r in wf.rules if "step" in r.params.keys()}
+        return [r for r in wf.rules if "step" in r.params.keys()]
 
 
 @pytest.fixture(scope="module")
-def rules(tmp_path_factory) -> dict[str, tuple[str, set[str]]]:
+def loaded(tmp_path_factory) -> list:
     work = tmp_path_factory.mktemp("rules")
     shutil.copy(ROOT / "tests" / "config.yaml", work / "config.yaml")
     cwd = os.getcwd()
     try:
-        return workflow_rules(work)
+        return step_rules(work)
     finally:
         os.chdir(cwd)  # the API changes into the working directory
+
+
+@pytest.fixture(scope="module")
+def rules(loaded) -> dict[str, tuple[str, set[str]]]:
+    """rule -> (its step ``module:function``, its code inputs)."""
+    return {r.name: (r.params.step, {str(Path(p).resolve()) for p in r.input.code})
+            for r in loaded}
+
+
+def test_no_jobs_thread_count_comes_from_cores(loaded):
+    """Snakemake lowers a rule's threads to --cores; a job whose bits depend on its thread count
+    (BLAS, FFT, oneDNN convolutions, the LE-SDE torch path) must compute with a fixed count, so
+    every rule claiming more than one thread passes it as params.threads (step.py sets exactly
+    that many). One-thread rules get one at any --cores."""
+    multi = {r.name: (r.resources["_cores"].value, dict(r.params.items()).get("threads"))
+             for r in loaded if r.resources["_cores"].value != 1}
+    assert {"lesde_train", "pde_linear", "instab_table1_run"} <= set(multi)
+    assert {name: t for name, t in multi.items() if t[0] != t[1]} == {}
 
 
 def test_every_step_rule_has_derived_code_inputs(rules):

@@ -146,6 +146,12 @@ def test_a_run_ends_with_its_verdict(tiny_run):
     out = (tiny_run / "snakemake.out").read_text()
     assert "Claims (figures/claims.md):" in out and "Paper claims:" in out
     assert "Self-checks:" in out and "Report: figures/report.html" in out
+    # every file of figures/ belongs to this config: none is named a leftover
+    assert "does not build" not in out
+    manifest = json.loads((tiny_run / "figures/manifest.json").read_text())
+    assert manifest["leftovers"] == []
+    assert {"figures/claims.json", "figures/run_config.json"} <= {
+        d["path"] for d in manifest["deliverables"]}
 
 
 def test_second_run_has_nothing_to_do(tiny_run):
@@ -249,7 +255,7 @@ def test_verify_rechecks_every_output_without_running(tiny_run, tmp_path):
     work = _copy(tiny_run, tmp_path)
     proc = make(work, "verify")
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert " 0 problems" in proc.stdout
+    assert " 0 problems" in proc.stdout and " 0 leftovers" in proc.stdout
     log = work / "results/lesde/geomnist_noise/p0.0/trials0-2.steps.parquet"
     stat = log.stat()
     log.write_bytes(log.read_bytes()[:-300])

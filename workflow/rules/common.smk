@@ -50,6 +50,12 @@ def all_claims():
     ] + [c for _, claims in family_files() for c in claims]
 
 
+def deliverables():
+    """Every file of figures/ the current config builds, the manifest itself aside: the
+    targets, the claims and the config the run used."""
+    return all_targets() + list(rules.claims.output) + list(rules.run_config.output)
+
+
 # Runtime requests of the training jobs (minutes): each family's spec asks the cost model in
 # traindyn.budget.
 BUDGET = config["budget"]
@@ -74,3 +80,46 @@ def gpu_resources(n):
     if config["cluster"]["gpu_request"] == "gres":
         return {"gres": f"gpu:{model}:{n}" if model else f"gpu:{n}"}
     return {"gpu": n, **({"gpu_model": model} if model else {})}
+
+
+# Studies (config `studies`, workflow/rules/studies.smk): the enabled ones and their targets.
+STUDIES = study_spec.enabled(config["studies"])
+LESDE_FIGURES = ("fig1", "fig3", "collapse", "fig5")
+
+
+def study(w):
+    return STUDIES[w.study]
+
+
+def study_model_files(w):
+    """The study's own model file and the local files it imports (code inputs too)."""
+    return model_files(study(w)["model"]["name"])
+
+
+def study_title(name):
+    from traindyn.data.registry import facts
+
+    return facts(STUDIES[name]["data"]["name"]).title
+
+
+def study_targets():
+    """Every deliverable of the enabled studies (figures, tables) and their claim files."""
+    files, claims = [], []
+    for name, s in STUDIES.items():
+        out = study_spec.figures_dir(name)
+        if s["instability"]["enabled"]:
+            files += [
+                f"{out}/table1_accuracy.{e}" for e in ("md", "tex", "csv", "pdf", "png")
+            ]
+            claims.append(f"results/claims/studies/{name}/instability.json")
+            if study_spec.divisors(s):
+                files += [f"{out}/fig2_divergence.{e}" for e in ("pdf", "png")]
+                claims.append(f"results/claims/studies/{name}/divisors.json")
+        if s["lesde"]["enabled"]:
+            files += [
+                f"{out}/lesde_{f}.{e}" for f in LESDE_FIGURES for e in ("pdf", "png")
+            ]
+            claims.append(f"results/claims/studies/{name}/lesde.json")
+            if len(s["lesde"]["ps"]) > 1:
+                files += [f"{out}/lesde_fig4.{e}" for e in ("pdf", "png")]
+    return files, claims

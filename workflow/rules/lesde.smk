@@ -12,6 +12,11 @@ wildcard_constraints:
 
 LESDE_MINUTES = partial(train_minutes, config)
 
+# The threads each training job computes with, whatever --cores is: the native CPU kernels give
+# the same bits at any count, the torch path that runs without them (no C++ compiler, a failed
+# build) does not (its steps differ in the last bit between one and two threads).
+LESDE_THREADS = 2
+
 
 rule lesde_train:
     input:
@@ -30,11 +35,12 @@ rule lesde_train:
     retries: retries(LESDE_MINUTES, lesde_plan.job_wildcards(config))
     conda:
         ENV
-    threads: 2
+    threads: LESDE_THREADS
     resources:
         **gpu_resources(config["lesde"]["gpu"]),
         runtime=capped(LESDE_MINUTES),
     params:
+        threads=LESDE_THREADS,  # what the job computes with (workflow/scripts/step.py)
         step="lesde.steps:train_run",
         kwargs=partial(lesde_plan.job_kwargs, config),
     script:

@@ -2,7 +2,7 @@
 # hash, and the files of figures/ that are none of them (leftovers of an earlier config).
 rule manifest:
     input:
-        deliverables=all_targets() + list(rules.claims.output),
+        deliverables=deliverables(),
         code=step_code("deliverables:write_manifest"),
     output:
         out="figures/manifest.json",
