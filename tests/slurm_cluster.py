@@ -36,7 +36,9 @@ def install() -> None:
 
 def _conf(state: Path, cpus: int, mem_mb: int) -> str:
     """The node is declared with the profile's largest request (config_overrides: slurmd accepts
-    more CPUs and memory than the machine has), so every rule's resources can be scheduled."""
+    more CPUs and memory than the machine has), so every rule's resources can be scheduled. Ended
+    jobs stay in squeue and scontrol for an hour (MinJobAge; SLURM's default is 5 minutes), so a
+    test sees every attempt of a resubmitted job."""
     host = socket.gethostname()
     return f"""ClusterName=traindyn-test
 SlurmctldHost={host}
@@ -59,6 +61,7 @@ SlurmdPidFile={state}/slurmd.pid
 SlurmctldLogFile={state}/slurmctld.log
 SlurmdLogFile={state}/slurmd.log
 JobCompType=jobcomp/none
+MinJobAge=3600
 AccountingStorageType=accounting_storage/none
 NodeName={host} CPUs={cpus} RealMemory={mem_mb} Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes={host} Default=YES MaxTime=INFINITE State=UP

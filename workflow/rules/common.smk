@@ -69,6 +69,9 @@ def capped(minutes):
 
 
 def retries(minutes, jobs):
+    # None in a job's own Snakemake (inside its SLURM allocation): the submitting one resubmits
+    if not workflow.is_main_process:
+        return None
     return cost.retries(max((minutes(w) for w in jobs), default=0), CAP)
 
 
