@@ -310,7 +310,8 @@ def test_config_file_errors_name_the_file(tiny_workdir):
         assert proc.returncode != 0 and message in proc.stdout + proc.stderr, proc.stderr[-2000:]
     (tiny_workdir / "config.yaml").write_text("")
     proc = snakemake(tiny_workdir, "-n")
-    assert proc.returncode != 0 and "config file config.yaml is empty" in proc.stderr
+    # (Snakemake prints a Snakefile's error to stdout)
+    assert proc.returncode != 0 and "config file config.yaml is empty" in proc.stdout + proc.stderr
 
 
 def _bytes(work: Path) -> dict[str, str]:
