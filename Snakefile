@@ -10,6 +10,10 @@ from snakemake.utils import min_version, update_config, validate
 # This checkout's library, before any installed copy: the rules' code inputs and the jobs
 # (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
 sys.path.insert(0, f"{workflow.basedir}/workflow")
+# The start-up hook (traindyn.snakemake_hooks) imported the installed traindyn, which may be
+# another checkout's: forget it, so every import below reads this checkout's files.
+for _name in [m for m in sys.modules if m.partition(".")[0] == "traindyn"]:
+    del sys.modules[_name]
 
 from traindyn.config import (
     canonicalize,

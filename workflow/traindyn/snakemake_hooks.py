@@ -15,7 +15,11 @@ import os
 import sys
 
 PTH = "traindyn_snakemake_hooks.pth"
-LINE = "import traindyn.snakemake_hooks as _traindyn_hooks; _traindyn_hooks.install()\n"
+# Only a `snakemake` process imports the package at start-up: any other (a job's step, a script of
+# another checkout) must import the traindyn beside it, not this installed one. The Snakefile
+# drops the modules imported here before it imports its own checkout's library.
+LINE = ("import os, sys; os.path.basename(sys.argv[0] if sys.argv else '') == 'snakemake' and "
+        "__import__('traindyn.snakemake_hooks').snakemake_hooks.install()\n")
 
 
 def install() -> None:

@@ -209,9 +209,11 @@ def log_identity(meta: Mapping[str, Any]) -> dict[str, Any] | None:
     if not meta.get("spec"):
         return None
     spec = dict(meta["spec"])
-    # the spec names the random streams: "<experiment>/r<k>" for replicate k of a setting
-    experiment, _, replicate = str(spec["experiment"]).partition("/r")
-    spec.update(experiment=experiment, replicate=int(replicate or 0))
+    # the spec names the random streams: "<experiment>/r<k>" for replicate k of a setting (a
+    # study's or LogWriter's spec names no experiment: nothing to decode)
+    if "experiment" in spec:
+        experiment, _, replicate = str(spec["experiment"]).partition("/r")
+        spec.update(experiment=experiment, replicate=int(replicate or 0))
     return {**meta.get("run", {}), **spec}
 
 
