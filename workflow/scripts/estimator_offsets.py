@@ -118,8 +118,8 @@ def main() -> int:
         "sample orders.", "",
         "Single-run spread of each statistic, by replicates and by the bootstrap over trials:",
         "", *spread_rows(levels, args.n_boot), "",
-        "A_I(T) of the p = 0 main run on disjoint subsets of its trials (the t = 0 offset "
-        "grows with ln m; the normalization-free drop hardly moves):", "",
+        "A_I(T) and its normalization-free drop, on disjoint subsets of m trials of the p = 0 "
+        "main run:", "",
         *subset_rows(main_p0), "", *t0_rows(main_p0)])
     doc = Path(args.doc)
     doc.write_text(replace_marked(doc.read_text(), BLOCK, text))
