@@ -47,16 +47,28 @@ def checks(config: Config) -> list[str]:
     if ins["pixel_noise"] and ins["dataset"] != "geomnist":
         errs.append(f"instab.pixel_noise ({ins['pixel_noise']}) applies to GeoMNIST only: set it "
                     f"to 0 for {ins['dataset']}")
-    if 1 not in t1["ks"]:
-        errs.append("instab.table1.ks must include 1: the k = 1 copy is plain SGD and the twin of "
+    errs += copies_schedule_errors(t1["ks"], t1["stat_epochs"], t1["epochs"], t1["milestones"],
+                                   "instab.table1.", "")
+    return errs
+
+
+def copies_schedule_errors(ks, stat_epochs: int, epochs: int, milestones, ks_prefix: str,
+                           epochs_prefix: str) -> list[str]:
+    """The perturbed copies' k values and epoch schedule (SI Table 1, and a study's instability
+    analysis): keys named ``<ks_prefix>ks``, ``<ks_prefix>stat_epochs`` and
+    ``<epochs_prefix>epochs`` / ``milestones``."""
+    errs = []
+    epochs_key = f"{epochs_prefix or ks_prefix}epochs"
+    if 1 not in ks:
+        errs.append(f"{ks_prefix}ks must include 1: the k = 1 copy is plain SGD and the twin of "
                     "the null control")
-    if t1["stat_epochs"] > t1["epochs"]:
-        errs.append(f"instab.table1.stat_epochs ({t1['stat_epochs']}) exceeds epochs "
-                    f"({t1['epochs']})")
-    late = [m for m in t1["milestones"] if m >= t1["epochs"]]
+    if stat_epochs > epochs:
+        errs.append(f"{ks_prefix}stat_epochs ({stat_epochs}) exceeds "
+                    f"{epochs_prefix}epochs ({epochs})")
+    late = [m for m in milestones if m >= epochs]
     if late:
-        errs.append(f"instab.table1.milestones {late} are not below epochs ({t1['epochs']}): "
-                    "the learning-rate drop would never happen")
+        errs.append(f"{epochs_prefix or ks_prefix}milestones {late} are not below {epochs_key} "
+                    f"({epochs}): the learning-rate drop would never happen")
     return errs
 
 

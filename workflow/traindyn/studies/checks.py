@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..instab.family import copies_schedule_errors
 from .spec import data_kwargs, enabled, shape
 
 
@@ -34,15 +35,11 @@ def recipe_errors(name: str, study: Mapping[str, Any]) -> list[str]:
     if not (inst["enabled"] or les["enabled"]):
         errs.append(f"{key}: no analysis enabled (set instability.enabled or lesde.enabled)")
     if inst["enabled"]:
-        if 1 not in inst["ks"]:
-            errs.append(f"{key}.instability.ks must include 1: the k = 1 copy is plain SGD and "
-                        "the twin of the null control")
-        if inst["stat_epochs"] > t["epochs"]:
-            errs.append(f"{key}.instability.stat_epochs ({inst['stat_epochs']}) exceeds "
-                        f"train.epochs ({t['epochs']})")
-    late = [m for m in t["milestones"] if m >= t["epochs"]]
-    if late:
-        errs.append(f"{key}.train.milestones {late} are not below epochs ({t['epochs']})")
+        errs += copies_schedule_errors(inst["ks"], inst["stat_epochs"], t["epochs"],
+                                       t["milestones"], f"{key}.instability.", f"{key}.train.")
+    elif late := [m for m in t["milestones"] if m >= t["epochs"]]:
+        errs.append(f"{key}.train.milestones {late} are not below {key}.train.epochs "
+                    f"({t['epochs']})")
     if les["enabled"] and les["trials_per_job"] > les["trials"]:
         errs.append(f"{key}.lesde.trials_per_job ({les['trials_per_job']}) exceeds trials "
                     f"({les['trials']})")
