@@ -51,6 +51,19 @@ def test_table1_claim_can_fail(cid, st, optimizer):
     assert verdicts(t1(st, optimizer))[cid] == FAIL
 
 
+def test_t4b_is_judged_with_the_binomial_error_of_a_running_accuracy():
+    def t4b(acc, n):
+        return {c.id: c for c in table1_claims(_table1(train_acc=acc), OPTIMIZER,
+                                               paper_config=True, scale="paper",
+                                               n_train=n)}["T4b[relu]"]
+    # 900 images: se 0.0076 at 0.9456, so 0.9456 + 2 se straddles 0.95
+    assert t4b(0.9456, 900).verdict == INCONCLUSIVE
+    assert t4b(0.9456, 900).uncertainty == pytest.approx(math.sqrt(0.9456 * 0.0544 / 900))
+    assert t4b(0.9456, 50000).verdict == FAIL and t4b(0.90, 900).verdict == FAIL
+    assert t4b(0.97, 900).verdict == PASS and "binomial" in t4b(0.97, 900).method
+    assert t4b(math.nan, 900).verdict == FAIL  # not logged
+
+
 def test_t2_is_judged_on_its_log_with_the_analytic_error():
     assert verdicts(t1(_table1(ratio=1.5, se=0.41)))["T2[relu]"] == INCONCLUSIVE  # 3 x 3 runs
     assert verdicts(t1(_table1(ratio=1.2, se=0.18)))["T2[relu]"] == PASS  # 6 x 6 runs
