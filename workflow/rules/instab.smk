@@ -3,7 +3,7 @@
 from functools import partial
 
 from traindyn.instab import plan as instab_plan
-from traindyn.instab.family import fig2_minutes, table1_minutes
+from traindyn.instab.family import fig2_minutes, images, table1_minutes
 
 
 wildcard_constraints:
@@ -124,7 +124,11 @@ rule si_table1_accuracy:
         ENV
     params:
         step="figures.si_deep:build_table1",
-        kwargs=dict(stat_epochs=INSTAB["table1"]["stat_epochs"], config=INSTAB),
+        kwargs=dict(
+            stat_epochs=INSTAB["table1"]["stat_epochs"],
+            config=INSTAB,
+            n_train=images(config)[1],  # training images per epoch (T4b's error)
+        ),
     script:
         STEP
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import torch
 
 from ..claims import FAIL, INCONCLUSIVE, PASS, SELF_CHECK, Claim, ClaimSet, finite, write_claims
-from ..instab.family import FIG2_SCALE, TABLE1_SCALE, images
+from ..instab.family import FIG2_SCALE, TABLE1_SCALE
 from ..instab.optimizer import PerturbedSGD
 from ..instab.outputs import read_fig2_run, read_table1_run
 from ..plots.style import plt, save_figure
@@ -212,7 +212,9 @@ def accuracy_grid(fig, ax, a: dict, title: str) -> None:
 
 
 def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png: str,
-                 claims: str, *, stat_epochs: int, config: dict) -> None:
+                 claims: str, *, stat_epochs: int, config: dict, n_train: int) -> None:
+    """SI Table 1 from the runs; ``config`` is the instab section, ``n_train`` the training
+    images per epoch."""
     df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
     st = table1_stats(df, stat_epochs)
     rows = []
@@ -237,7 +239,7 @@ def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png
     save_figure(fig, pdf, png)
     write_claims(claims, table1_claims(st, optimizer_stats(), paper_config=TABLE1_SCALE.is_paper(config),
                                        scale=TABLE1_SCALE.tier(config),
-                                       n_train=images(config)[1]))
+                                       n_train=n_train))
 
 
 PAPER_UPDATES = 200  # Figure 2's largest lr: n = 2, 100 saves of n updates
