@@ -12,8 +12,15 @@ from snakemake.utils import min_version, update_config, validate
 sys.path.insert(0, f"{workflow.basedir}/workflow")
 # The start-up hook (traindyn.snakemake_hooks) imported the installed traindyn, which may be
 # another checkout's: forget it, so every import below reads this checkout's files.
-for _name in [m for m in sys.modules if m.partition(".")[0] == "traindyn"]:
-    del sys.modules[_name]
+_LIB = os.path.realpath(f"{workflow.basedir}/workflow") + os.sep
+for _name, _module in list(sys.modules.items()):
+    _file = getattr(_module, "__file__", None)
+    if (
+        _name.partition(".")[0] == "traindyn"
+        and _file
+        and not os.path.realpath(_file).startswith(_LIB)
+    ):
+        del sys.modules[_name]
 
 from traindyn.config import (
     canonicalize,

@@ -16,8 +16,13 @@ sm = snakemake  # noqa: F821 -- injected by Snakemake's script directive
 # The library sits beside this script; importable even in an environment that did not install it.
 sys.path.insert(0, str(Path(sm.scriptdir).parent))
 # (an installed traindyn imported at start-up would be another checkout's: use this one)
-for _name in [m for m in sys.modules if m.partition(".")[0] == "traindyn"]:
-    del sys.modules[_name]
+_LIB = os.path.realpath(str(Path(sm.scriptdir).parent)) + os.sep
+for _name, _module in list(sys.modules.items()):
+    _file = getattr(_module, "__file__", None)
+    if _name.partition(".")[0] == "traindyn" and _file and not os.path.realpath(
+        _file
+    ).startswith(_LIB):
+        del sys.modules[_name]
 # The threads the job computes with, set before numpy or torch is imported (they read these
 # once). A rule whose numbers depend on the thread count (the reductions of BLAS, FFT and
 # oneDNN kernels are split by thread) passes it as params.threads, from the config: the job gets

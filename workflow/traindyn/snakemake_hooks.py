@@ -17,13 +17,20 @@ import sys
 PTH = "traindyn_snakemake_hooks.pth"
 # Only a `snakemake` process imports the package at start-up: any other (a job's step, a script of
 # another checkout) must import the traindyn beside it, not this installed one. The Snakefile
-# drops the modules imported here before it imports its own checkout's library.
-LINE = ("import os, sys; os.path.basename(sys.argv[0] if sys.argv else '') == 'snakemake' and "
+# drops those modules when they are another checkout's, before it imports its own.
+LINE = ("import os, sys; (os.path.basename(sys.argv[0] if sys.argv else '') == 'snakemake' or "
+        "sys.orig_argv[1:3] == ['-m', 'snakemake']) and "
         "__import__('traindyn.snakemake_hooks').snakemake_hooks.install()\n")
 
 
+def _is_snakemake() -> bool:
+    """The `snakemake` script, or `python -m snakemake`."""
+    return (os.path.basename(sys.argv[0] if sys.argv else "") == "snakemake"
+            or sys.orig_argv[1:3] == ["-m", "snakemake"])
+
+
 def install() -> None:
-    if os.path.basename(sys.argv[0] if sys.argv else "") != "snakemake":
+    if not _is_snakemake():
         return
     try:
         import snakemake.common.configfile as configfile
