@@ -107,7 +107,7 @@ def test_torchvision_model_on_mnist_is_checked_against_the_data(workdir):
     root = mnist_idx(workdir / "m")
     good = study(model={"name": "torchvision.models:resnet18", "kwargs": {"num_classes": 10}},
                  data={"name": "mnist", "root": root, "channels": 3, "train_per_class": 2},
-                 instability={"layers": ["layer1.0.conv1.weight"]})
+                 instability={"layers": ["layer1.0.conv1.weight"]}, lesde={"batch": 2})
     assert study_errors(filled({"r": good}), workdir) == []
     bad = study(model={"name": "torchvision.models:resnet18", "kwargs": {"num_classes": 3}},
                 data={"name": "mnist", "root": root, "channels": 3})

@@ -36,6 +36,7 @@ rule study_copies:
         runtime=lambda w: study_minutes(STUDIES[w.study], "copies", BUDGET),
     params:
         threads=config["instab"]["threads"],  # the bits follow it, not --cores
+        data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
             study_spec.copies_kwargs(w.study, STUDIES[w.study], int(w.seed)),
@@ -64,6 +65,7 @@ rule study_divisor:
         runtime=lambda w: study_minutes(STUDIES[w.study], "divisor", BUDGET),
     params:
         threads=config["instab"]["threads"],  # the bits follow it, not --cores
+        data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
             study_spec.divisor_kwargs(w.study, STUDIES[w.study], int(w.n)),
@@ -94,6 +96,7 @@ rule study_trials:
         ),
     params:
         threads=config["instab"]["threads"],
+        data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="lesde.trials:trials_run",
         kwargs=lambda w: dict(
             study_spec.trials_kwargs(

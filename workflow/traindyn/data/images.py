@@ -140,17 +140,25 @@ def _spec_errors(key: str, f: DatasetFacts, root, classes, train_per_class,
 
 def data_errors(name: str, root: str | None = None, *, download: bool = False,
                 torchvision_class: str | None = None, classes: Sequence[int] | None = None,
-                train_per_class: int | None = None, normalize: str = "standardize",
+                train_per_class: int | None = None, test_per_class: int | None = None,
+                image_size=None, replace: bool = False, normalize: str = "standardize",
                 key: str = "data", **_: object) -> list[str]:
-    """Every problem of a data-set spec found without reading the data, one line each, naming
-    ``key`` (the config key of the spec), the path and what is missing. Takes the arguments of
-    :func:`load_images` (those it does not check are ignored)."""
+    """Every problem of a data-set spec, one line each, naming ``key`` (the config key of the
+    spec), the path and what is missing. Files are not read, except an ImageFolder tree's,
+    which is scanned whole (:mod:`.folder_scan`: classes, every image decoded, sizes). Takes the
+    arguments of :func:`load_images` (those it does not check are ignored)."""
     try:
         f = facts(name)
     except KeyError as err:
         return [f"{key}.name: {err.args[0]}"]
-    return (_root_errors(key, f, root, download, torchvision_class)
+    errs = (_root_errors(key, f, root, download, torchvision_class)
             + _spec_errors(key, f, root, classes, train_per_class, normalize))
+    if f.format == "image-folder" and not errs:
+        from .folder_scan import folder_errors, scan_image_folder
+
+        errs = folder_errors(key, scan_image_folder(root), classes, image_size, train_per_class,
+                             test_per_class, replace)
+    return errs
 
 
 def check_data(name: str, root: str | None = None, **spec) -> None:
@@ -264,7 +272,8 @@ def load_images(name: str, root: str | None = None, *, download: bool = False,
     std, or none (pixels in [0, 1]). GeoMNIST is generated (``train_per_class`` /
     ``test_per_class`` images, ``geomnist``: generator options) unless ``root`` is its cache."""
     check_data(name, root, download=download, torchvision_class=torchvision_class,
-               classes=classes, train_per_class=train_per_class, normalize=normalize, key=key)
+               classes=classes, train_per_class=train_per_class, test_per_class=test_per_class,
+               image_size=image_size, replace=replace, normalize=normalize, key=key)
     f = facts(name)
     size = (image_size, image_size) if isinstance(image_size, int) else (
         tuple(image_size) if image_size is not None else None)

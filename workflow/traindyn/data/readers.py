@@ -42,14 +42,16 @@ def class_folders(split: Path) -> list[Path]:
 
 def read_image_folder(root: str, train: bool):
     """<root>/{train,test}/<class>/<image>: classes in sorted folder order (as torchvision's
-    ImageFolder numbers them); grayscale when every image is, RGB otherwise."""
+    ImageFolder numbers them); grayscale when every image of both splits is, RGB otherwise."""
     from PIL import Image
+
+    from .folder_scan import scan_image_folder
 
     split = Path(root) / ("train" if train else "test")
     classes = class_folders(split)
     files = [(f, c) for c, folder in enumerate(classes) for f in image_files(folder)]
     opened = [Image.open(f) for f, _ in files]
-    mode = "L" if all(im.mode in ("L", "1", "I;16") for im in opened) else "RGB"
+    mode = "L" if scan_image_folder(root).gray else "RGB"  # one mode for both splits
     images = [np.asarray(im.convert(mode)) for im in opened]
     for im in opened:
         im.close()

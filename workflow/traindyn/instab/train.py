@@ -4,6 +4,7 @@ Figure 2), with checkpoints inside the job's owned work directory (:mod:`traindy
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,21 +113,45 @@ def loss_and_step(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD, x: 
 
 
 def step_with_accuracy(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD, x: torch.Tensor,
-                       y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                       y: torch.Tensor, step_seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """One step of every copy on the same minibatch: per-copy training loss and the number of
-    the minibatch's images each copy classified correctly before the step (both on the device)."""
+    the minibatch's images each copy classified correctly before the step (both on the device).
+    Every random number a copy's forward draws from torch's generators (dropout masks, random
+    layers) is the same for every copy: the generators are seeded from ``step_seed`` before
+    each copy (and the caller's state is restored afterwards), so copies differ by rounding
+    alone and the null control stays bit-identical."""
     opt.zero_grad()
-    if isinstance(model, SequentialCopies):
-        # forward and backward one copy at a time: only one copy's activations are alive, as
-        # when the copies are trained one after another; then one optimizer step for all
-        x = model.layout(x)
-        logits, losses = zip(*(_forward_backward(net, x, y) for net in model.nets))
-        logits, losses = torch.cat(logits), torch.cat(losses)
-    else:
-        logits, losses = _forward_backward(model, x, y)
+    with shared_draws(step_seed, x.device) as reset:
+        if isinstance(model, SequentialCopies):
+            # forward and backward one copy at a time: only one copy's activations are alive,
+            # as when the copies are trained one after another; then one optimizer step for all
+            x = model.layout(x)
+            logits, losses = zip(*((reset(), _forward_backward(net, x, y))[1]
+                                   for net in model.nets))
+            logits, losses = torch.cat(logits), torch.cat(losses)
+        else:
+            reset()
+            logits, losses = _forward_backward(model, x, y)
     opt.step()
     correct = (logits.argmax(dim=2) == y).sum(dim=1)
     return losses, correct
+
+
+@contextmanager
+def shared_draws(seed: int, device: torch.device):
+    """Yields ``reset()``, which seeds torch's CPU generator (and ``device``'s, on a GPU) from
+    ``seed``; the generators' states from before are restored on exit."""
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda" if devices else None):
+        def reset() -> None:
+            torch.manual_seed(seed)
+        yield reset
+
+
+def step_seed(seed: int, epoch: int, step: int) -> int:
+    """The seed of one step's random draws (dropout), a pure function of (seed, epoch, step)."""
+    state = np.random.SeedSequence([seed, epoch, step, 0xD5]).generate_state(1, np.uint64)[0]
+    return int(state) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def _forward_backward(model: CopiesResNet, x: torch.Tensor, y: torch.Tensor):
@@ -148,8 +173,8 @@ def train_epoch(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD, image
     for group in opt.param_groups:
         group["lr"] = lr * 0.1 ** sum(epoch >= m for m in milestones)
     steps = []
-    for x, y in minibatches(images, batch, seed, epoch):
-        steps.append(step_with_accuracy(model, opt, x, y))
+    for i, (x, y) in enumerate(minibatches(images, batch, seed, epoch)):
+        steps.append(step_with_accuracy(model, opt, x, y, step_seed(seed, epoch, i)))
         if on_step is not None:
             on_step()
     train_loss = torch.stack([s[0] for s in steps]).mean(dim=0).cpu().numpy()

@@ -19,9 +19,10 @@ def _first_conv(model: torch.nn.Module):
 
 
 def built_model_errors(model: Any, spec: str, *, channels: int, n_classes: int,
-                       image_size: Sequence[int], key: str = "model") -> list[str]:
+                       image_size: Sequence[int], key: str = "model",
+                       sample: torch.Tensor | None = None) -> list[str]:
     """Problems of a built model against data of ``channels`` x ``image_size`` images in
-    ``n_classes`` classes."""
+    ``n_classes`` classes (``sample``: two real images of the data, else zeros)."""
     if not isinstance(model, torch.nn.Module):
         return [f"{key}: {spec} returned {type(model).__name__}, not a torch.nn.Module"]
     conv = _first_conv(model)
@@ -33,6 +34,8 @@ def built_model_errors(model: Any, spec: str, *, channels: int, n_classes: int,
     try:
         param = next(model.parameters(), None)
         x = torch.zeros(shape, dtype=param.dtype if param is not None else torch.float32)
+        if sample is not None:
+            x = sample.to(x.dtype)
         was_training = model.training
         model.eval()
         with torch.no_grad():
@@ -46,12 +49,45 @@ def built_model_errors(model: Any, spec: str, *, channels: int, n_classes: int,
         return [f"{key}: {spec} gives output {got} for a batch of 2 images; expected "
                 f"(2, {n_classes}), one logit per class of the data (e.g. num_classes="
                 f"{n_classes})"]
+    return randomness_errors(model, x, spec, key)
+
+
+def randomness_errors(model: torch.nn.Module, x: torch.Tensor, spec: str,
+                      key: str = "model") -> list[str]:
+    """Perturbed copies must draw the same random numbers (dropout masks) in every step; the
+    pipeline shares torch's generators between them, so a training-mode forward must be a
+    function of torch's generator state alone. Two forwards from one seeded state that differ
+    mean randomness from elsewhere (numpy, Python's random, the clock), which no copy shares."""
+    was_training = model.training
+    model.train()
+    outs = []
+    try:
+        for _ in range(2):
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                torch.manual_seed(0)
+                outs.append(model(x))
+    except Exception as err:
+        return [f"{key}: a training-mode forward pass of {spec} on a batch of shape "
+                f"{tuple(x.shape)} failed: {type(err).__name__}: {err}"]
+    finally:
+        model.train(was_training)
+    if not torch.equal(outs[0], outs[1]):
+        return [f"{key}: {spec} draws random numbers outside torch's generators in training "
+                "mode (two forward passes from one torch seed differ: numpy, Python's random or "
+                "another source); perturbed copies could not share them, so the instability "
+                "analysis would measure that noise, not rounding. Use torch's random functions "
+                "(nn.Dropout, torch.rand) in the model"]
     return []
+
+
+def has_batchnorm(model: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
 
 
 def model_errors(name: str, kwargs: Mapping[str, Any] | None = None, *, channels: int,
                  n_classes: int, image_size: Sequence[int], key: str = "model",
-                 workdir: str | Path | None = None) -> list[str]:
+                 workdir: str | Path | None = None,
+                 sample: torch.Tensor | None = None) -> list[str]:
     """Every problem of a model spec, one line each (empty when it is usable)."""
     try:
         factory = resolve_model(name, kwargs, key=key, workdir=workdir)
@@ -63,7 +99,7 @@ def model_errors(name: str, kwargs: Mapping[str, Any] | None = None, *, channels
     except Exception as err:
         return [f"{key}: {call} raised {type(err).__name__}: {err}"]
     return built_model_errors(model, call, channels=channels, n_classes=n_classes,
-                              image_size=image_size, key=key)
+                              image_size=image_size, key=key, sample=sample)
 
 
 def _call_text(factory: ModelFactory) -> str:

@@ -10,22 +10,25 @@ from functools import lru_cache
 from typing import Any
 
 from ..budget import estimate_seconds, request_minutes
-from ..data.registry import facts
-from .spec import shape
+from ..family import Need
+from .spec import per_class_counts, shape
 
 
 @lru_cache(maxsize=None)
 def _flops(model: str, kwargs: tuple, channels: int, classes: int, size: tuple,
-           batch: int) -> tuple[float, float]:
-    """(one training step on ``batch`` images, one forward image) of the model."""
+           batch: int) -> tuple[float, float, int]:
+    """(one training step on ``batch`` images, one forward image, parameters and buffers) of
+    the model. Counted on a batch of at most 8 images and scaled: the count allocates the
+    batch's activations, and a typo'd batch must not fill the memory of a dry run."""
     from ..models.flops import forward_flops, step_flops
     from ..models.names import resolve_model
 
     net = resolve_model(model, dict(kwargs)).build(0)
     common = dict(channels=channels, image_size=size, n_classes=classes)
-    counted = max(batch, 2)  # BatchNorm in training mode needs two images
+    counted = min(max(batch, 2), 8)  # BatchNorm in training mode needs two images
+    numel = sum(t.numel() for t in [*net.parameters(), *net.buffers()])
     return (step_flops(net, batch=counted, **common) * batch / counted,
-            forward_flops(net, batch=1, **common))
+            forward_flops(net, batch=1, **common), numel)
 
 
 # Images per class of a split whose size only its files tell (a GeoMNIST cache read whole).
@@ -33,12 +36,14 @@ UNKNOWN_PER_CLASS = (5000, 1000)
 
 
 def _images(study: Mapping[str, Any], classes: int) -> tuple[int, int]:
-    """(training, test) images: the study's per-class counts, else the whole data set's."""
-    d, f = study["data"], facts(study["data"]["name"])
-    full = ([n // f.n_classes for n in f.split_sizes] if f.split_sizes and f.n_classes
-            else UNKNOWN_PER_CLASS)
-    return ((d["train_per_class"] or full[0]) * classes,
-            (d["test_per_class"] or full[1]) * classes)
+    """(training, test) images: the study's per-class counts, else the whole data set's (an
+    ImageFolder tree's own counts)."""
+    counts = per_class_counts(study)
+    d = study["data"]
+    if counts is None:
+        counts = (d["train_per_class"] or UNKNOWN_PER_CLASS[0],
+                  d["test_per_class"] or UNKNOWN_PER_CLASS[1])
+    return counts[0] * classes, counts[1] * classes
 
 
 def job_cost(study: Mapping[str, Any], kind: str, trials: int = 0) -> tuple[float, int] | None:
@@ -53,13 +58,13 @@ def job_cost(study: Mapping[str, Any], kind: str, trials: int = 0) -> tuple[floa
     n_train, n_test = _images(study, classes)
     if kind == "trials":
         les = study["lesde"]
-        step, fwd = _flops(*key, les["batch"])
+        step, fwd, _ = _flops(*key, les["batch"])
         evals = les["iterations"] // les["eval_every"] + 1
         per_eval = (les["eval_per_class"] * classes if les["eval_per_class"] else n_test)
         return trials * (les["iterations"] * step + evals * per_eval * fwd), les["iterations"]
     t = study["train"]
     copies = (len(study["instability"]["ks"]) if kind == "copies" else 2) + 1
-    step, fwd = _flops(*key, t["batch"])
+    step, fwd, _ = _flops(*key, t["batch"])
     steps = t["epochs"] * math.ceil(n_train / t["batch"])
     return copies * (steps * step + t["epochs"] * n_test * fwd), steps
 
@@ -73,3 +78,94 @@ def minutes(study: Mapping[str, Any], kind: str, budget: Mapping[str, Any],
     t = study["train"]
     seconds = estimate_seconds(*cost, "resnet", t["gpu"] > 0, t["dtype"], budget)
     return request_minutes(seconds, budget)
+
+
+# ---------------------------------------------------------------- sizes refused before any job
+
+# A study's jobs in one Snakemake plan: beyond this the plan itself (one job object per chunk)
+# is the problem, long before any job runs.
+MAX_JOBS = 10_000
+
+
+def _numel(study: Mapping[str, Any], batch: int) -> int:
+    channels, classes, size = shape(study)
+    model = study["model"]
+    return _flops(model["name"], tuple(sorted(model["kwargs"].items())), channels, classes,
+                  tuple(size), batch)[2]
+
+
+def needs(name: str, study: Mapping[str, Any], budget: Mapping[str, Any]) -> list[Need]:
+    """Memory and time of the study's largest jobs of each kind (before any job: sizes only,
+    nothing per trial or per copy is allocated)."""
+    key = f"studies.{name}"
+    channels, classes, size = shape(study)
+    if None in (channels, classes, size):
+        return []  # a torchvision class: its shape is only known to its job
+    n_train, n_test = _images(study, classes)
+    pixels = channels * size[0] * size[1]
+    data_bytes = (n_train + n_test) * pixels * 8 * 2  # float64 standardization, then the copy
+    t, inst, les = study["train"], study["instability"], study["lesde"]
+    out = []
+    data_keys = (f"{key}.data.train_per_class", f"{key}.data.test_per_class")
+    if inst["enabled"]:
+        copies = len(inst["ks"]) + 1
+        numel = _numel(study, t["batch"])
+        act = t["batch"] * pixels * 4 * 8  # the forward's activations, a few per input value
+        work = job_cost(study, "copies")
+        out.append(Need((f"{key}.train.epochs", f"{key}.instability.ks", *data_keys),
+                        f"a copies job of study {name}",
+                        data_bytes + copies * numel * 4 * 3 + act,
+                        estimate_seconds(*work, "resnet", t["gpu"] > 0, t["dtype"], budget)))
+    if les["enabled"]:
+        per_job = min(les["trials_per_job"], les["trials"])
+        numel = _numel(study, les["batch"])
+        rows = les["iterations"] // les["log_every"] + 1
+        logged = les["probe_per_class"] * classes if les["probe_per_class"] else les["batch"]
+        log_bytes = per_job * rows * logged * (classes + 4) * 8
+        work = job_cost(study, "trials", per_job)
+        out.append(Need((f"{key}.lesde.trials_per_job", f"{key}.lesde.iterations",
+                         f"{key}.lesde.log_every"),
+                        f"a trials job of study {name}",
+                        data_bytes + per_job * numel * 8 * 3 + log_bytes,
+                        estimate_seconds(*work, "resnet", t["gpu"] > 0, t["dtype"], budget)))
+        # the summary holds every trial's logged class means over the whole run
+        out.append(Need((f"{key}.lesde.trials", f"{key}.lesde.iterations",
+                         f"{key}.lesde.log_every"),
+                        f"the LE-SDE summary of study {name}",
+                        les["trials"] * rows * (classes * classes + 2 * classes) * 8 * 2))
+    return out
+
+
+def plan_errors(name: str, study: Mapping[str, Any], cap: int | None,
+                budget: Mapping[str, Any]) -> list[str]:
+    """Counts that would plan too many jobs, and jobs longer than the partition's limit (a
+    study job does not resume from a saved state, so a capped request would never finish)."""
+    key = f"studies.{name}"
+    les, inst = study["lesde"], study["instability"]
+    errs = []
+    jobs = 0
+    if les["enabled"]:
+        jobs += len(les["ps"]) * math.ceil(les["trials"] / les["trials_per_job"])
+    if inst["enabled"]:
+        jobs += len(inst["seeds"]) + len(inst["divisors"]["ns"])
+    if jobs > MAX_JOBS:
+        errs.append(f"{key}: lesde.trials / lesde.trials_per_job x lesde.ps, instability.seeds "
+                    f"and divisors.ns plan {jobs:,} jobs, more than {MAX_JOBS:,}; raise "
+                    "lesde.trials_per_job or lower the counts")
+        return errs  # the runtime of each of so many jobs is beside the point
+    if cap is None:
+        return errs
+    kinds = ([("copies", 0), *([("divisor", 0)] if inst["divisors"]["ns"] else [])]
+             if inst["enabled"] else [])
+    kinds += [("trials", min(les["trials_per_job"], les["trials"]))] if les["enabled"] else []
+    for kind, trials in kinds:
+        try:
+            want = minutes(study, kind, budget, trials)
+        except Exception:  # a broken model spec: the study's checks name it
+            return errs
+        if want > cap:
+            errs.append(f"{key}: a {kind} job asks for {want} min, more than "
+                        f"cluster.max_runtime_minutes ({cap}); a study job does not resume "
+                        "from a saved state, so make it smaller (fewer epochs, iterations or "
+                        "trials per job)")
+    return errs

@@ -57,14 +57,67 @@ def model_and_data_errors(name: str, study: Mapping[str, Any], workdir: Path) ->
         return errs  # the model cannot be checked against data that are not there
     channels, classes, size = shape(study)
     if None in (channels, classes, size):
-        return []  # only the files tell (ImageFolder, torchvision class): checked in the job
+        return []  # only the files tell (a torchvision class): checked in the job
     from ..models.checks import model_errors
 
     model = study["model"]
     errs = model_errors(model["name"], model["kwargs"], channels=channels, n_classes=classes,
-                        image_size=size, key=f"{key}.model", workdir=workdir)
+                        image_size=size, key=f"{key}.model", workdir=workdir,
+                        sample=sample_images(study, channels, size))
+    if not errs:
+        errs = batch_errors(name, study, workdir)
     if not errs and study["instability"]["enabled"]:
         errs = layer_errors(name, study, workdir)
+    return errs
+
+
+def sample_images(study: Mapping[str, Any], channels: int, size) -> "torch.Tensor | None":
+    """Two real training images of an ImageFolder study (the first of its first two classes),
+    converted as its jobs convert them; None for other data (a forward on zeros checks them)."""
+    from ..data.registry import facts
+
+    d = study["data"]
+    if facts(d["name"]).format != "image-folder":
+        return None
+    import numpy as np
+    from PIL import Image
+
+    from ..data.images import _tensor
+    from ..data.readers import class_folders, image_files
+
+    keep = d["classes"] or [0, 1]
+    folders = class_folders(Path(d["root"]) / "train")
+    arrays = []
+    for c in keep[:2]:
+        with Image.open(image_files(folders[c])[0]) as im:
+            a = np.asarray(im.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255
+        arrays.append(a[..., None] if a.ndim == 2 else a)
+    return _tensor(arrays, tuple(size), channels, d["root"])
+
+
+def batch_errors(name: str, study: Mapping[str, Any], workdir: Path) -> list[str]:
+    """A model with BatchNorm cannot train on a minibatch of one image (its batch statistics
+    are undefined): refused for LE-SDE batches of 1 and an epoch whose last minibatch is one."""
+    from ..models.checks import has_batchnorm
+    from ..models.names import resolve_model
+    from .spec import per_class_counts
+
+    model = resolve_model(study["model"]["name"], study["model"]["kwargs"], workdir=workdir)
+    if not has_batchnorm(model.build(0)):
+        return []
+    key, errs = f"studies.{name}", []
+    if study["lesde"]["enabled"] and study["lesde"]["batch"] == 1:
+        errs.append(f"{key}.lesde.batch is 1 and the model has BatchNorm layers, which need at "
+                    "least 2 images per step: set lesde.batch: 2 or more")
+    counts = per_class_counts(study)
+    classes = shape(study)[1]
+    batch = study["train"]["batch"]
+    if study["instability"]["enabled"] and counts and classes:
+        n_train = counts[0] * classes
+        if n_train % batch == 1:
+            errs.append(f"{key}.train.batch {batch}: the {n_train} training images leave a last "
+                        "minibatch of one image, which the model's BatchNorm layers cannot "
+                        "train on; change train.batch or data.train_per_class")
     return errs
 
 

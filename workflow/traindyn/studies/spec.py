@@ -38,16 +38,77 @@ def data_kwargs(name: str, study: Mapping[str, Any], label_noise: float = 0.0) -
                 replace=d["replace"])
 
 
-def shape(study: Mapping[str, Any]) -> tuple[int | None, int | None, tuple | None]:
-    """(channels, classes, (H, W)) the model will see, from the data set's facts and the
-    study's overrides; None where only the files can tell (ImageFolder, torchvision classes)."""
+def _scan(study: Mapping[str, Any]):
+    """The scan of an ImageFolder study's tree (None for other data, or a missing root)."""
+    from pathlib import Path
+
     d = study["data"]
-    f = facts(d["name"])
-    channels = d["channels"] or f.channels
-    classes = len(d["classes"]) if d["classes"] else f.n_classes
+    if facts(d["name"]).format != "image-folder" or not d["root"]:
+        return None
+    if not all((Path(d["root"]) / s).is_dir() for s in ("train", "test")):
+        return None
+    from ..data.folder_scan import scan_image_folder
+
+    return scan_image_folder(d["root"])
+
+
+def shape(study: Mapping[str, Any]) -> tuple[int | None, int | None, tuple | None]:
+    """(channels, classes, (H, W)) the model will see, from the data set's facts, an ImageFolder
+    tree's scan and the study's overrides; None where only a job can tell (a torchvision class,
+    or images of different sizes without image_size)."""
+    d = study["data"]
+    f, scan = facts(d["name"]), _scan(study)
+    channels = d["channels"] or (scan.channels if scan else f.channels)
+    classes = len(d["classes"]) if d["classes"] else (scan.n_classes if scan else f.n_classes)
     size = d["image_size"]
-    size = (size, size) if isinstance(size, int) else tuple(size) if size else f.image_size
+    size = (size, size) if isinstance(size, int) else tuple(size) if size else (
+        scan.image_size if scan else f.image_size)
     return channels, classes, size
+
+
+def class_names(study: Mapping[str, Any]) -> list[str]:
+    """The names of the study's classes in label order (an ImageFolder tree's folder names)."""
+    d = study["data"]
+    f, scan = facts(d["name"]), _scan(study)
+    names = list(scan.classes["train"]) if scan else list(f.class_names or ())
+    if not names:
+        n = shape(study)[1] or 0
+        names = [str(c) for c in range(n)]
+    return [names[c] for c in d["classes"]] if d["classes"] else names
+
+
+def per_class_counts(study: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(training, test) images per class the study's jobs read; None where unknown."""
+    d = study["data"]
+    f, scan = facts(d["name"]), _scan(study)
+    if scan:
+        keep = d["classes"] or range(scan.n_classes)
+        full = [max((scan.counts[s][c] for c in keep), default=0) for s in ("train", "test")]
+    elif f.split_sizes and f.n_classes:
+        full = [n // f.n_classes for n in f.split_sizes]
+    else:
+        return None
+    return d["train_per_class"] or full[0], d["test_per_class"] or full[1]
+
+
+def data_digest(study: Mapping[str, Any]) -> str | None:
+    """A digest of the data files a study reads (an ImageFolder tree's images, a data set's
+    files under its root, a GeoMNIST cache): a parameter of its jobs, so a changed, added or
+    removed file reruns exactly that study. None for generated data and torchvision classes."""
+    from pathlib import Path
+
+    from ..workdir import file_digest
+
+    d = study["data"]
+    f, scan = facts(d["name"]), _scan(study)
+    if scan:
+        return scan.digest
+    if not d["root"] or f.format == "torchvision":
+        return None
+    base = Path(d["root"]) / (f.folder or "")
+    files = [base / m for m in f.files] if f.files else [Path(d["root"])]
+    present = [p for p in files if p.exists()]
+    return ",".join(file_digest(p) for p in present) or None
 
 
 def recipe(study: Mapping[str, Any]) -> dict:
@@ -116,8 +177,16 @@ def trials_kwargs(name: str, study: Mapping[str, Any], p: float, lo: int, hi: in
 
 
 def data_title(study: Mapping[str, Any]) -> str:
-    """How figures name the study's data set."""
-    return facts(study["data"]["name"]).title
+    """How figures name the study's data set: its title, and an ImageFolder tree's folder."""
+    d = study["data"]
+    f = facts(d["name"])
+    if f.format == "image-folder" and d["root"]:
+        from pathlib import Path
+
+        return f"{f.title} {Path(d['root']).name}"
+    if f.format == "torchvision" and d["torchvision_class"]:
+        return str(d["torchvision_class"])
+    return f.title
 
 
 def model_code(studies: Mapping[str, Any], w) -> list[str]:
