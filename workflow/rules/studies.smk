@@ -163,7 +163,9 @@ rule study_instability:
     params:
         step="studies.figures:build_instability",
         kwargs=lambda w: dict(
-            name=w.study, stat_epochs=STUDIES[w.study]["instability"]["stat_epochs"]
+            name=w.study,
+            stat_epochs=STUDIES[w.study]["instability"]["stat_epochs"],
+            data_title=study_spec.data_title(STUDIES[w.study]),
         ),
     script:
         STEP
@@ -233,6 +235,7 @@ rule study_lesde:
                 for k in ("window", "tail_n", "sim_trials")
             },
             seed=STUDIES[w.study]["train"]["seed"],
+            class_names=study_spec.class_names(STUDIES[w.study]),
         ),
     script:
         STEP
@@ -261,6 +264,8 @@ rule study_lesde_phase:
             ps=[p for _, p in study_spec.lesde_settings(STUDIES[w.study])],
             tail_n=STUDIES[w.study]["lesde"]["tail_n"],
             n_train=STUDIES[w.study]["data"]["train_per_class"] or 0,
+            name=w.study,
+            data_title=study_spec.data_title(STUDIES[w.study]),
         ),
     script:
         STEP

@@ -32,7 +32,10 @@ from .stats import (FAIL, INCONCLUSIVE, PASS, Z, agree_verdict, as_estimate, bou
                     real_inversions)
 
 NA, MEASURED = "not-applicable", "measured"
-VERDICTS = (PASS, FAIL, INCONCLUSIVE, NA, MEASURED)
+# a run whose data cannot carry the statistic (a network at chance, constant logits, no spread):
+# named with its reason, never shown as a result
+DEGENERATE = "degenerate"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE, NA, MEASURED, DEGENERATE)
 PAPER, EXTRA, SELF_CHECK, STUDY = "paper", "extra", "self-check", "study"
 KINDS = (PAPER, EXTRA, SELF_CHECK, STUDY)
 ANY_SCALE, PAPER_SCALE = "any", "paper"  # the run scales a claim's expected value is meant for
@@ -59,8 +62,8 @@ class Claim:
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"claim {self.id}: verdict {self.verdict!r} not in {VERDICTS}")
-        if self.verdict in (NA, INCONCLUSIVE) and not self.reason:
-            raise ValueError(f"claim {self.id}: a not-applicable verdict needs a reason")
+        if self.verdict in (NA, INCONCLUSIVE, DEGENERATE) and not self.reason:
+            raise ValueError(f"claim {self.id}: a {self.verdict} verdict needs a reason")
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: kind {self.kind!r} not in {KINDS}")
 
@@ -111,6 +114,10 @@ class ClaimSet:
                       method)
         self.claims.append(claim)
         return claim
+
+    def degenerate(self, id: str, statement: str, measured: Any, reason: str, **kw) -> Claim:
+        """The run cannot carry this statistic (``reason`` says why): named, never a result."""
+        return self._add(id, statement, _num(measured), "-", "-", DEGENERATE, reason, **kw)
 
     def _compare(self, id, statement, measured, expected, tol, ok: Callable[[float], bool],
                  miss: str, **kw) -> Claim:
@@ -322,7 +329,8 @@ def _counts(claims: Sequence[Claim]) -> str:
     c = {v: sum(x.verdict == v for x in claims) for v in VERDICTS}
     text = (f"{len(claims)} claims: {c[PASS]} pass, {c[FAIL]} fail, {c[INCONCLUSIVE]} "
             f"inconclusive, {c[NA]} not applicable")
-    return text + (f", {c[MEASURED]} measured" if c[MEASURED] else "")
+    return (text + (f", {c[MEASURED]} measured" if c[MEASURED] else "")
+            + (f", {c[DEGENERATE]} degenerate" if c[DEGENERATE] else ""))
 
 
 SECTIONS = {
@@ -337,7 +345,7 @@ SECTIONS = {
             "each instability study is a check that can fail."),
 }
 MARKS = {PASS: "PASS", FAIL: "**FAIL**", INCONCLUSIVE: "inconclusive", NA: "n/a",
-         MEASURED: "measured"}
+         MEASURED: "measured", DEGENERATE: "**DEGENERATE**"}
 LEGEND = ("Measured values of ensemble statistics are shown as value ± one standard error; the "
           "'uncertainty' column says where it comes from (a bootstrap over the ensemble's "
           "independent units, the spread of independent replicate runs, or an analytic "
@@ -388,6 +396,9 @@ def verdict_summary(claims: Sequence[Claim], md: str = "figures/claims.md") -> s
     for kind, (title, _) in SECTIONS.items():
         lines.append(f"  {title}: {_counts([c for c in claims if c.kind == kind])}")
     for c in claims:
+        if c.verdict == DEGENERATE:
+            lines.append(f"  DEGENERATE {c.id} ({c.paper} {c.figure}): {c.statement} -- "
+                         f"{c.reason}")
         if c.verdict == FAIL:
             lines.append(f"  FAIL {c.id} ({c.paper} {c.figure}): {c.statement} -- measured "
                          f"{_measured_cell(c.measured, c.uncertainty)}, expected "

@@ -29,14 +29,24 @@ def _projection(means: np.ndarray, a: int, b: int) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
+def projection_pair(dataset: str, k: int) -> tuple[int, int]:
+    """The classes (a, b) whose mean difference Figure 1 projects on: the paper's CIFAR-10 panel
+    uses 1 - 2 (automobile - bird), GeoMNIST and any other data 0 - 1 (valid for any K >= 2)."""
+    return (1, 2) if dataset == CIFAR and k > 2 else (0, 1)
+
+
 def fig1_stats(means: np.ndarray, dataset: str) -> list[float]:
-    """Class-mean logits at T projected on unit(Xbar_a - Xbar_b) (GeoMNIST 0 - 1, CIFAR 1 - 2)."""
-    a, b = (0, 1) if dataset == "GeoMNIST" else (1, 2)
+    """Class-mean logits at T projected on unit(Xbar_a - Xbar_b) (:func:`projection_pair`)."""
+    a, b = projection_pair(dataset, means.shape[1])
     return [float(v) for v in means[-1] @ _projection(means, a, b)]
 
 
 def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png: str,
-               claims: str, *, scale: str) -> None:
+               claims: str, *, scale: str, labels: Sequence[str] | None = None,
+               who: str = "LE-SDE") -> dict:
+    """The figure and its paper claims; returns each data set's projected class means at T
+    (Estimates), so a caller reports the numbers the figure shows. ``labels``: class names
+    (default the data-set table's); ``who``: what the title names (a study and its data)."""
     groups = by_group(summaries, datasets)
     fig = plt.figure(figsize=(max(8.0, 5.6 * len(groups)), 9.0))
     stats = {}
@@ -44,21 +54,24 @@ def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
         s = runs[0]
         means = s["means_y"]
         t_max, k, _ = means.shape
-        labels = class_names(name, k)
+        names = (list(labels) if labels is not None else class_names(name, k))[:k]
         stats[name] = ensemble_estimates(lambda x: fig1_stats(x["means_y"], name), runs,
                                          f"fig1/{name}")
-        ax = fig.add_subplot(2, len(groups), col + 1, projection="3d")
         every = np.arange(0, t_max, 5)
-        for c, marker in zip(range(k), "osv^D"):
-            ax.scatter(*means[every, c, :3].T, c=every, cmap="viridis_r", marker=marker, s=4,
-                       label=labels[c])
-        for t in np.linspace(0, t_max - 1, 20).astype(int):
-            tri = means[t, :3, :3]
-            ax.plot_trisurf(tri[:, 0], tri[:, 1], tri[:, 2], color="gray", alpha=0.08)
-        ax.set(xlabel="logit 0", ylabel="logit 1", zlabel="logit 2",
-               title=f"{name}: class-mean logits (colour: iteration, dark = late)")
+        shown = min(k, 3)  # the first three logits (two for K = 2)
+        ax = fig.add_subplot(2, len(groups), col + 1, **({"projection": "3d"} if k > 2 else {}))
+        for c, marker in zip(range(k), "osv^D<>ph*"):
+            ax.scatter(*means[every, c, :shown].T, c=every, cmap="viridis_r", marker=marker,
+                       s=4, label=names[c])
+        if k == 3:  # the triangle of the three class means
+            for t in np.linspace(0, t_max - 1, 20).astype(int):
+                tri = means[t, :3, :3]
+                ax.plot_trisurf(tri[:, 0], tri[:, 1], tri[:, 2], color="gray", alpha=0.08)
+        ax.set(**{f"{axis}label": f"logit {j}" for axis, j in zip("xyz", range(shown))},
+               title=f"{name}: class-mean logits{' 0-2 of ' + str(k) if k > 3 else ''} "
+                     "(colour: iteration, dark = late)")
         ax.legend(fontsize=6)
-        a, b = (0, 1) if name == "GeoMNIST" else (1, 2)
+        a, b = projection_pair(name, k)
         proj = _projection(means, a, b)
         ax = fig.add_subplot(2, len(groups), len(groups) + col + 1)
         samples = s["sample_logits"] @ proj
@@ -68,16 +81,17 @@ def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
                        s=3, alpha=0.35, color=f"C{c}")
             end = stats[name][c]
             ax.plot(np.arange(t_max), moving_average(means[:, c] @ proj, 25), color=f"C{c}",
-                    lw=1.8, label=f"{labels[c]}: {end.value:.2f} ± {end.se:.2f} at T")
+                    lw=1.8, label=f"{names[c]}: {end.value:.2f} ± {end.se:.2f} at T")
         ax.set(xlabel="iteration", ylabel=f"logit projected on unit(X̄_{a} − X̄_{b})",
                title=f"{name}: sampled examples (dots), class means (lines, 25-iteration "
                      f"moving average); ± is one se ({len(runs)} run(s))")
         ax.title.set_fontsize(8)
         ax.legend(fontsize=7)
-    fig.suptitle("LE-SDE Fig. 1 — the class-mean logits separate during training\n"
+    fig.suptitle(f"{who} Fig. 1 — the class-mean logits separate during training\n"
                  "(grouped by training label, averaged over trials)")
     save_figure(fig, pdf, png)
     write_claims(claims, fig1_claims(stats, scale=scale))
+    return stats
 
 
 def fig1_claims(stats: Mapping[str, Sequence], *, scale: str) -> list[Claim]:
@@ -188,11 +202,16 @@ def _legend_value(est) -> str:
 
 
 def build_fig3(summaries: Sequence[str], datasets: Sequence[str], windows: Sequence[int],
-               pdf: str, png: str, claims: str, *, scale: str) -> None:
+               pdf: str, png: str, claims: str, *, scale: str, who: str = "LE-SDE") -> dict:
+    """The figure and its claims; returns each data set's statistics (Estimates). The L
+    estimator's panels are drawn only where a data set has K = 3 classes."""
     groups = by_group(summaries, datasets)
     window_of = dict(zip(datasets, windows))
     stats = {}
-    fig, axes = plt.subplots(len(groups), 4, figsize=(16, 3.6 * len(groups)), squeeze=False)
+    with_l = any(runs[0]["means_y"].shape[1] == 3 for runs in groups.values())
+    cols = 4 if with_l else 2
+    fig, axes = plt.subplots(len(groups), cols, figsize=(4 * cols, 3.6 * len(groups)),
+                             squeeze=False)
     for row, (name, runs) in zip(axes, groups.items()):
         window = window_of[name]
         e = estimates(runs[0]["means_y"], window)
@@ -200,10 +219,12 @@ def build_fig3(summaries: Sequence[str], datasets: Sequence[str], windows: Seque
             lambda s: fig3_stats(estimates(s["means_y"], window)), runs, f"fig3/{name}")
         t = np.arange(len(e["A_I"]))
         step = max(1, len(t) // 400)
-        for ax, kind, what in ((row[0], "I", "A"), (row[1], "I", "alpha"), (row[2], "L", "A"),
-                               (row[3], "L", "alpha")):
-            if f"{what}_{kind}" not in e:
-                ax.text(0.5, 0.5, "L estimator: K = 3 only", ha="center", transform=ax.transAxes)
+        panels = list(zip(row, (("I", "A"), ("I", "alpha"), ("L", "A"), ("L", "alpha"))))
+        for ax, (kind, what) in panels:
+            if f"{what}_{kind}" not in e:  # the L estimator: K = 3 only
+                ax.text(0.5, 0.5, f"{name}: the L estimator needs K = 3 classes", ha="center",
+                        transform=ax.transAxes, fontsize=8)
+                ax.set_axis_off()
                 continue
             other = "B" if what == "A" else "beta"
             for key, color in ((f"{what}_{kind}", "C0"), (f"{other}_{kind}", "C3")):
@@ -216,15 +237,17 @@ def build_fig3(summaries: Sequence[str], datasets: Sequence[str], windows: Seque
             ax.set(xlabel="iteration", title=f"{name}, {kind} estimator"
                    + ("" if what == "A" else f" (Savitzky-Golay window {window})"))
             ax.legend(fontsize=7)
-        row[1].text(0.98, 0.95, f"log-log fit of |α̂|, 2nd half: r ≈ "
+        # a slope, not the tail index r (Figure 4 and the claims' r̂ are the tail index)
+        row[1].text(0.98, 0.95, f"log-log slope of |α̂| over the 2nd half: "
                     f"{loglog_slope(e['alpha_I'], len(t) // 2):.2f}", ha="right", va="top",
                     transform=row[1].transAxes, fontsize=7)
-    fig.suptitle("LE-SDE Fig. 3 — integrated impacts Â, B̂ and their rates α̂, β̂ (intra- vs "
+    fig.suptitle(f"{who} Fig. 3 — integrated impacts Â, B̂ and their rates α̂, β̂ (intra- vs "
                  "inter-class), I and L estimators on the trial-averaged class means\n"
                  "(legend: value at T ± one standard error: bootstrap over trials or replicate "
                  "runs; docs/estimators.md on the t = 0 normalization)")
     save_figure(fig, pdf, png)
     write_claims(claims, fig3_claims(stats, u1_stats(), scale=scale))
+    return stats
 
 
 def collapse_stats(means: np.ndarray) -> dict:
@@ -266,7 +289,7 @@ def collapse_claims(stats: Mapping[str, dict], *, scale: str) -> list[Claim]:
 
 
 def build_collapse(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png: str,
-                   claims: str, *, scale: str) -> None:
+                   claims: str, *, scale: str, who: str = "LE-SDE (beyond the paper)") -> dict:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     stats = {}
     for name, runs in by_group(summaries, datasets).items():
@@ -285,6 +308,7 @@ def build_collapse(summaries: Sequence[str], datasets: Sequence[str], pdf: str, 
     axes[1].set_yscale("log")
     for ax in axes:
         ax.legend(fontsize=7)
-    fig.suptitle("LE-SDE (beyond the paper) — neural-collapse geometry of the class means")
+    fig.suptitle(f"{who} — neural-collapse geometry of the class means")
     save_figure(fig, pdf, png)
     write_claims(claims, collapse_claims(stats, scale=scale))
+    return stats

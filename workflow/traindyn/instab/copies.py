@@ -23,8 +23,8 @@ from ..models.names import ModelFactory, as_factory
 from ..runtime import numerics, resolve_device, torch_dtype
 from .data import ImageData
 from .outputs import TABLE1_COLUMNS, epoch_rows
-from .train import (SequentialCopies, accuracy, copies_identical, layer_weight, optimizer,
-                    train_epoch)
+from .train import (SequentialCopies, accuracy, copies_identical, layer_weight, logit_health,
+                    optimizer, progress, train_epoch)
 
 
 @dataclass
@@ -36,6 +36,8 @@ class CopiesResult:
     control_identical: np.ndarray  # (epochs,) the control still equals the first k = 1 copy
     divergence_steps: np.ndarray  # (points,) optimizer steps after which divergence was taken
     divergence: dict[str, np.ndarray] = field(default_factory=dict)  # layer -> (points, copies)
+    logit_zero: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (copies,) at the end
+    logit_spread: np.ndarray = field(default_factory=lambda: np.zeros(0))  # (copies,) at the end
 
     @property
     def control(self) -> int:
@@ -120,6 +122,7 @@ def train_copies(model_factory: ModelFactory | Callable[[], torch.nn.Module],
                 record()
 
         per_epoch = []
+        bar = progress(epochs, 0, f"{len(copies)} copies")
         for epoch in range(epochs):
             loss, train_acc = train_epoch(model, opt, images, batch, seed, epoch, lr,
                                           milestones, on_step)
@@ -128,12 +131,29 @@ def train_copies(model_factory: ModelFactory | Callable[[], torch.nn.Module],
                               copies_identical(model, first_k1, len(copies) - 1)))
             if layers and not divergence_every:
                 record()
+            bar.update()
+            bar.set_postfix_str(f"test acc {np.round(acc, 4).tolist()}", refresh=False)
+        bar.close()
+        zero, spread = logit_health(model, images.x_test, test_batch)
     acc, loss, train_acc, twin = zip(*per_epoch) if per_epoch else ((), (), (), ())
     n = len(copies)
     return CopiesResult(copies, np.reshape(acc, (-1, n)), np.reshape(loss, (-1, n)),
                         np.reshape(train_acc, (-1, n)), np.asarray(twin, dtype=bool),
                         np.asarray(div_steps, dtype=np.int64),
-                        {layer: np.reshape(v, (-1, n)) for layer, v in divs.items()})
+                        {layer: np.reshape(v, (-1, n)) for layer, v in divs.items()},
+                        zero, spread)
+
+
+def _announce(study, model, images, dev, dtype, ks, epochs, batch, layout) -> None:
+    """What the job's log says before training: the data, the device, the layout, threads."""
+    import sys
+
+    print(f"study {study}: {model} on {images.name} ({len(images.y_train)} training / "
+          f"{len(images.y_test)} test images, {images.n_classes} classes, "
+          f"{images.channels}x{images.image_size[0]}x{images.image_size[1]}); {len(ks) + 1} "
+          f"copies (k = {list(ks)} and the null control) as {layout}; {epochs} epochs "
+          f"of batch {batch}; device {dev}, dtype {dtype}, {torch.get_num_threads()} threads",
+          file=sys.stderr, flush=True)
 
 
 def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, data: dict,
@@ -170,6 +190,9 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
     # train_copies sets its own numerics
     with resumable_job(out + ".work", dev, fingerprint, deterministic=None) as job:
         images = load_images(**data, key=f"studies.{study}.data")
+        _announce(study, model, images, dev, dtype, ks, epochs, batch,
+                  "sequential copies" if factory.copies_layout is None
+                  else "the network's own copies layout")
         result = train_copies(factory, images, ks, lr=lr, epochs=epochs, batch=batch,
                               momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
                               milestones=milestones, seed=seed, layers=layers,
@@ -186,5 +209,7 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
                            tmp)
         save_npz(divergence, steps=result.divergence_steps, ks=np.asarray(result.ks),
                  layers=np.asarray(list(layers), dtype=str),
+                 n_classes=np.int64(images.n_classes), n_test=np.int64(len(images.y_test)),
+                 logit_zero=result.logit_zero, logit_spread=result.logit_spread,
                  **{f"layer_{i}": result.divergence[layer] for i, layer in enumerate(layers)},
                  provenance=json.dumps(meta))

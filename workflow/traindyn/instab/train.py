@@ -194,6 +194,22 @@ def accuracy(model: CopiesResNet | SequentialCopies, x: torch.Tensor, y: torch.T
     return (correct / len(y)).cpu().numpy()
 
 
+@torch.no_grad()
+def logit_health(model: CopiesResNet | SequentialCopies, x: torch.Tensor,
+                 batch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per copy, on the test images: the fraction of logits that are exactly 0 and the largest
+    spread (std over images) of any logit -- 0 when the network's output does not depend on its
+    input (a dead or untrained head)."""
+    model.eval()
+    logits = torch.cat([model(x[start:start + batch]) for start in range(0, len(x), batch)],
+                       dim=1).double()  # (copies, N, K)
+    model.train()
+    zero = (logits == 0).double().mean(dim=(1, 2))
+    spread = logits.std(dim=1, unbiased=False).amax(dim=1) if logits.shape[1] > 1 else (
+        torch.zeros(logits.shape[0], dtype=torch.float64))
+    return zero.cpu().numpy(), spread.cpu().numpy()
+
+
 def copies_identical(model: CopiesResNet | SequentialCopies, a: int, b: int) -> bool:
     """Bitwise equality of two copies' parameters and BatchNorm buffers."""
     return all(torch.equal(u, v) for u, v in zip(copy_tensors(model, a), copy_tensors(model, b)))

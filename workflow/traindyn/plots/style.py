@@ -30,3 +30,14 @@ def save_figure(fig: plt.Figure, pdf: str | os.PathLike, png: str | os.PathLike)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=fmt)
     plt.close(fig)
+
+
+def banner(fig: plt.Figure, reasons: list[str]) -> None:
+    """A red notice across the figure naming why its data cannot be read as a result (a
+    degenerate run, a failed control): nobody takes such a figure for a valid one."""
+    if not reasons:
+        return
+    text = "NOT A VALID RESULT\n" + "\n".join(f"• {r}" for r in reasons)
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=10, color="#b00000",
+             wrap=True, zorder=100,
+             bbox=dict(boxstyle="round", facecolor="white", edgecolor="#b00000", alpha=0.92))

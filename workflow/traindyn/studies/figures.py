@@ -18,11 +18,11 @@ import numpy as np
 import pyarrow as pa
 
 from ..atomic import load_npz
-from ..claims import STUDY, ClaimSet, write_claims
+from ..claims import DEGENERATE, FAIL, STUDY, ClaimSet, write_claims
 from ..instab.outputs import read_table1_run
 from ..lesde.ensemble import ensemble_estimates
 from ..lesde.noise import noise_name
-from ..plots.style import plt, save_figure
+from ..plots.style import banner, plt, save_figure
 from ..stats import Estimate
 from ..tables import write_table
 
@@ -46,7 +46,7 @@ def _divergence_curves(paths: Sequence[str]) -> list[dict]:
 
 def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, tex: str,
                       csv: str, pdf: str, png: str, claims: str, *, name: str,
-                      stat_epochs: int) -> None:
+                      stat_epochs: int, data_title: str = "") -> None:
     """Seeds x perturbations k: the accuracy grid, the spreads across k and across seeds, the
     null control, the convergence, and the weight divergence of the watched layers."""
     from ..figures.si_deep import accuracy_grid, table1_stats
@@ -69,39 +69,81 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
     accuracy_grid(fig, axes[0, 0], a, f"test accuracy (%), last {stat_epochs} epochs")
     if layers:
         ax = axes[0, 1]
-        for d, seed in zip(curves, grid.columns):
-            ks = list(d["ks"])
+        series = [(d, seed, k, c) for d, seed in zip(curves, grid.columns)
+                  for c, k in enumerate(list(d["ks"])[:-1]) if c != list(d["ks"]).index(1)]
+        # one colour per (seed, k), one line style per layer: no two series look alike
+        colors = plt.cm.turbo(np.linspace(0.05, 0.95, max(len(series), 1)))
+        for (d, seed, k, c), color in zip(series, colors):
             for i, layer in enumerate(layers):
-                div = d[f"layer_{i}"]
-                for c, k in enumerate(ks[:-1]):
-                    if c == ks.index(1):
-                        continue
-                    ax.semilogy(d["steps"], np.maximum(div[:, c], 1e-12), lw=1,
-                                label=f"seed {seed}, {layer}, k={k} vs k=1")
+                ax.semilogy(d["steps"], np.maximum(d[f"layer_{i}"][:, c], 1e-12), lw=1,
+                            color=color, ls=("-", "--", ":", "-.")[i % 4],
+                            label=f"seed {seed}, {layer}, k={k} vs k=1")
         ax.set(xlabel="optimizer step", ylabel="2·mean(|w1−w2| / (|w1|+|w2|))",
                title="weight divergence from the k = 1 copy")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, ncol=1 + len(series) * len(layers) // 12)
     fig.suptitle(f"Study {name} — rounding perturbations (rows) vs seeds (columns), model "
-                 f"{label}")
+                 f"{label}, {data_title}")
+    verdicts = instability_claims(a, name, health(curves, grid))
+    banner(fig, [f"{c.id}: {c.reason}" for c in verdicts if c.verdict in (FAIL, DEGENERATE)])
     save_figure(fig, pdf, png)
-    _write(claims, name, instability_claims(a, name))
+    _write(claims, name, verdicts)
 
 
-def instability_claims(a: dict, name: str) -> list:
+def health(curves: Sequence[dict], grid) -> dict:
+    """What the runs' ends say about the network (from the copies jobs' records): classes, test
+    images, the best final accuracy, the largest fraction of exactly-zero logits of a copy, the
+    smallest logit spread over the test images (0: the output ignores the input)."""
+    return dict(n_classes=int(curves[0]["n_classes"]), n_test=int(curves[0]["n_test"]),
+                best=float(np.nanmax(grid.to_numpy())),
+                zero=max(float(np.max(d["logit_zero"])) for d in curves),
+                spread=min(float(np.min(d["logit_spread"])) for d in curves))
+
+
+def health_claims(cs: ClaimSet, h: dict) -> None:
+    """The run trained a network whose statistics mean something, or it is named degenerate."""
+    chance = 1 / h["n_classes"]
+    se = math.sqrt(chance * (1 - chance) / h["n_test"])  # binomial, a classifier at chance
+    statement = (f"the best copy's test accuracy is above chance (1/K = {chance:.4g}) by more "
+                 f"than 2 binomial se on {h['n_test']} test images")
+    if h["best"] <= chance + 2 * se:
+        cs.degenerate("trained", statement, h["best"], f"every copy is at chance "
+                      f"(best {h['best']:.4g} vs 1/K = {chance:.4g} ± {se:.2g}): the network "
+                      "did not learn, its spreads measure nothing")
+    else:
+        cs.holds("trained", statement, True, h["best"], f"> {chance + 2 * se:.4g}", "2 se")
+    statement = "every copy's logits depend on its input and are not mostly exactly 0"
+    if h["spread"] == 0 or h["zero"] > 0.5:
+        why = ("the logits are the same for every test image (the output ignores the input)"
+               if h["spread"] == 0 else f"{100 * h['zero']:.0f} % of a copy's logits are "
+               "exactly 0 (a dead head)")
+        cs.degenerate("logits", statement, {"zero": h["zero"], "spread": h["spread"]}, why)
+    else:
+        cs.holds("logits", statement, True, {"zero": h["zero"], "spread": h["spread"]},
+                 "spread > 0, zero <= 0.5", "exact")
+
+
+def instability_claims(a: dict, name: str, h: dict) -> list:
     cs = _claims(name, "Instability (SI Table 1 style)")
     se = a["log_ratio_se"]
     ratio = a["ratio"]
     cs.holds("null-control", "a second k = 1 copy stays bit-identical to the first in every "
              "epoch (else the run is not deterministic)", a["control"],
-             "identical" if a["control"] else "DIVERGED", "bitwise", "exact")
+             "identical" if a["control"] else "DIVERGED", "bitwise", "exact",
+             reason="the two k = 1 copies differ: the run is not deterministic (or the model "
+                    "draws randomness the copies do not share), so its spreads mean nothing")
+    health_claims(cs, h)
     cs.measure("std-perturbations", "pooled std of test accuracy across perturbations k",
                a["pooled_pert"], kind=STUDY)
     cs.measure("std-seeds", "pooled std of test accuracy across seeds", a["pooled_seed"],
                kind=STUDY)
     ratio_est = (Estimate(ratio, ratio * se, ratio * se, "analytic (chi-square) se of the log "
                           "ratio, seeds as units") if math.isfinite(ratio * se) else ratio)
-    cs.measure("std-ratio", "std across perturbations / std across seeds (SI: 'comparable')",
-               ratio_est, kind=STUDY)
+    statement = "std across perturbations / std across seeds (SI: 'comparable')"
+    if a["pooled_seed"] == 0:
+        cs.degenerate("std-ratio", statement, ratio, "every seed gives the same accuracy (std "
+                      "over seeds 0): the ratio is undefined")
+    else:
+        cs.measure("std-ratio", statement, ratio_est, kind=STUDY)
     cs.measure("distinct", "fewest distinct final accuracies among the copies of a seed",
                min(a["distinct"]), kind=STUDY)
     cs.measure("plateau", f"largest change of a copy's test accuracy over the last "
@@ -148,43 +190,67 @@ def build_lesde(summaries: Sequence[str], fig1_pdf: str, fig1_png: str, fig3_pdf
                 fig3_png: str, collapse_pdf: str, collapse_png: str, fig5_pdf: str,
                 fig5_png: str, claims: str, *, ps: Sequence[float], name: str,
                 data_title: str, window: int | None, tail_n: int | None, sim_trials: int,
-                seed: int) -> None:
+                seed: int, class_names: Sequence[str] | None = None) -> None:
     """Figures 1, 3, 5 and the neural-collapse geometry of the first noise level, and the
-    statistics of every level as measurements (bootstrap over trials)."""
+    statistics of every level as measurements. Each number is computed once (the figure
+    builders return the Estimates their legends show) and reported as shown. A run whose
+    logits carry no signal is named degenerate, with a banner on every figure; a figure that
+    cannot be drawn from such data says so on the figure instead of failing the job."""
     from ..figures import lesde_dynamics, lesde_leode
     from ..figures.lesde_phase import level_stats
-    from ..lesde.analysis import summary_stats
 
     first = load_npz(summaries[0])
     window, tail_n = _window(first, window), _tail(first, tail_n)
     common = ([summaries[0]], [data_title])
-    with tempfile.TemporaryDirectory() as scratch:  # the builders' paper claims: not a study's
-        junk = str(Path(scratch) / "paper_claims.json")
-        lesde_dynamics.build_fig1(*common, fig1_pdf, fig1_png, junk, scale="quick")
-        lesde_dynamics.build_fig3(*common, [window], fig3_pdf, fig3_png, junk, scale="quick")
-        lesde_dynamics.build_collapse(*common, collapse_pdf, collapse_png, junk, scale="quick")
-        lesde_leode.build_fig5(*common, fig5_pdf, fig5_png, junk, window=window,
-                               n_trials=sim_trials, seed=seed, scale="quick")
+    who = f"Study {name} ({data_title}): LE-SDE"
     cs = _claims(name, "LE-SDE analyses")
-    stats = summary_stats(first, data_title, window=window, tail_n=tail_n)
     p0 = noise_name(ps[0])
-    for c, v in enumerate(stats["separation"]):
-        cs.measure(f"separation[{c}]", f"p={p0}: class mean {c} at T projected on the class 0 - 1 "
-                   "direction (Figure 1)", v, kind=STUDY)
-    imp = stats["impacts"]
-    for key, what in (("A", "A-hat(T), I estimator"), ("B", "B-hat(T), I estimator"),
-                      ("dA", "A-hat(T) - early mean, I (normalization-free)"),
-                      ("dB", "B-hat(T) - early mean, I (normalization-free)"),
-                      ("A_L", "A-hat(T), L estimator"), ("B_L", "B-hat(T), L estimator"),
-                      ("peak", "alpha-hat peak"), ("peak_t", "iteration of the alpha-hat peak")):
-        if imp.get(key) is not None:
-            cs.measure(f"impact[{key}]", f"p={p0}: {what} (Figure 3)", imp[key], kind=STUDY)
-    for j, cos in enumerate(stats["collapse"]["final_cos"]):
-        cs.measure(f"collapse-cos[{j}]", f"p={p0}: cosine of centred class-mean pair {j} at T",
-                   cos, kind=STUDY)
+    levels = {}
     for p, path in zip(ps, summaries):
         s = first if path == summaries[0] else load_npz(path)
-        x = ensemble_estimates(lambda s: level_stats(s, tail_n), [s], f"study/{name}/p{p:g}")
+        # the label of Figure 4's bootstrap: the same resamples, the same standard errors
+        levels[p] = ensemble_estimates(lambda s: level_stats(s, tail_n), [s],
+                                       f"fig4/p{noise_name(p)}")
+    reasons = lesde_health(cs, first, levels[ps[0]], p0)
+    figs = {}
+    with tempfile.TemporaryDirectory() as scratch:  # the builders' paper claims: not a study's
+        junk = str(Path(scratch) / "paper_claims.json")
+        figs["fig1"] = _drawn(lambda: lesde_dynamics.build_fig1(
+            *common, fig1_pdf, fig1_png, junk, scale="quick", who=who,
+            labels=[f"{c}: {n}" for c, n in enumerate(class_names)] if class_names else None),
+            fig1_pdf, fig1_png, reasons)
+        figs["fig3"] = _drawn(lambda: lesde_dynamics.build_fig3(
+            *common, [window], fig3_pdf, fig3_png, junk, scale="quick", who=who),
+            fig3_pdf, fig3_png, reasons)
+        figs["collapse"] = _drawn(lambda: lesde_dynamics.build_collapse(
+            *common, collapse_pdf, collapse_png, junk, scale="quick", who=who),
+            collapse_pdf, collapse_png, reasons)
+        figs["fig5"] = _drawn(lambda: lesde_leode.build_fig5(
+            *common, fig5_pdf, fig5_png, junk, window=window, n_trials=sim_trials, seed=seed,
+            scale="quick", who=who), fig5_pdf, fig5_png, reasons)
+    for fig, st in figs.items():
+        if isinstance(st, str):
+            cs.degenerate(f"figure[{fig}]", f"LE-SDE {fig} drawn from the run", None, st)
+    if isinstance(figs["fig1"], dict):
+        for c, v in enumerate(figs["fig1"][data_title]):
+            cs.measure(f"separation[{c}]", f"p={p0}: class mean {c} at T projected on the "
+                       "class 0 - 1 direction (Figure 1)", v, kind=STUDY)
+    if isinstance(figs["fig3"], dict):
+        imp = figs["fig3"][data_title]
+        for key, what in (("A", "A-hat(T), I estimator"), ("B", "B-hat(T), I estimator"),
+                          ("dA", "A-hat(T) - early mean, I (normalization-free)"),
+                          ("dB", "B-hat(T) - early mean, I (normalization-free)"),
+                          ("A_L", "A-hat(T), L estimator"), ("B_L", "B-hat(T), L estimator"),
+                          ("peak", "alpha-hat peak"),
+                          ("peak_t", "iteration of the alpha-hat peak")):
+            if imp.get(key) is not None:
+                cs.measure(f"impact[{key}]", f"p={p0}: {what} (Figure 3)", imp[key],
+                           kind=STUDY)
+    if isinstance(figs["collapse"], dict):
+        for j, cos in enumerate(figs["collapse"][data_title]["final_cos"]):
+            cs.measure(f"collapse-cos[{j}]", f"p={p0}: cosine of centred class-mean pair {j} "
+                       "at T", cos, kind=STUDY)
+    for p, x in levels.items():
         for key, what in (("acc", "final validation accuracy"), ("loss", "final validation "
                           "loss"), ("r_alpha", f"tail index r-hat_alpha (last {tail_n})")):
             cs.measure(f"{key}[p={noise_name(p)}]", f"p={noise_name(p)}: {what}", x[key],
@@ -192,15 +258,73 @@ def build_lesde(summaries: Sequence[str], fig1_pdf: str, fig1_png: str, fig3_pdf
     _write(claims, name, cs.claims)
 
 
+def lesde_health(cs: ClaimSet, summary, level: dict, p0: str) -> list[str]:
+    """Degenerate-run verdicts of the first level (logits that do not move, accuracy at
+    chance); returns the reasons, for the figures' banners."""
+    means = np.asarray(summary["means_y"], dtype=np.float64)
+    k = means.shape[1]
+    reasons = []
+    moved = float(np.nanmax(np.abs(means - means[:1]))) if means.size else 0.0
+    statement = f"p={p0}: the class-mean logits change during training"
+    if not np.isfinite(moved) or moved == 0:
+        why = "the logged logits never change (a dead or frozen network)" if moved == 0 else (
+            "the logged logits are not finite (the training diverged)")
+        cs.degenerate("logits-move", statement, moved, why)
+        reasons.append(why)
+    else:
+        cs.holds("logits-move", statement, True, moved, "> 0", "exact")
+    acc = level["acc"]
+    chance = 1 / k
+    statement = f"p={p0}: final validation accuracy above chance (1/K = {chance:.3g}) by 2 se"
+    if not (math.isfinite(acc.value) and acc.value > chance + 2 * acc.se):
+        why = (f"validation accuracy {acc.value:.3g} ± {acc.se:.2g} is at chance "
+               f"(1/K = {chance:.3g}): the network did not learn")
+        cs.degenerate("trained", statement, acc.value, why)
+        reasons.append(why)
+    else:
+        cs.holds("trained", statement, True, acc.value, f"> {chance + 2 * acc.se:.3g}", "2 se")
+    return reasons
+
+
+def _drawn(build, pdf: str, png: str, reasons: list[str]):
+    """The builder's statistics, with the degenerate reasons as a banner on its figure; where
+    the run's data cannot be drawn at all, a figure that says why and that reason (a string)."""
+    try:
+        stats = build()
+    except Exception as err:  # a user's run can hold anything; the figure says what happened
+        why = f"cannot be drawn from this run: {type(err).__name__}: {err}"
+        fig, ax = plt.subplots(figsize=(8, 3))
+        ax.set_axis_off()
+        banner(fig, [*reasons, why])
+        save_figure(fig, pdf, png)
+        return why
+    if reasons:
+        _add_banner(pdf, png, reasons)
+    return stats
+
+
+def _add_banner(pdf: str, png: str, reasons: list[str]) -> None:
+    """Redraw a saved figure's PNG with the banner over it, and the PDF from the same page."""
+    image = plt.imread(png)
+    fig = plt.figure(figsize=(image.shape[1] / 100, image.shape[0] / 100))
+    fig.figimage(image)
+    banner(fig, reasons)
+    save_figure(fig, pdf, png)
+
+
 def build_lesde_phase(summaries: Sequence[str], pdf: str, png: str, *, ps: Sequence[float],
-                      tail_n: int | None, n_train: int) -> None:
-    """Figure 4 (validation curves, tail index against the label-noise level) of a sweep."""
+                      tail_n: int | None, n_train: int, name: str = "",
+                      data_title: str = "") -> None:
+    """Figure 4 (validation curves, tail index against the label-noise level) of a sweep, for
+    the study's data: chance at 1/K, no paper reference points."""
     from ..figures.lesde_phase import build_fig4
 
+    first = load_npz(summaries[0])
     with tempfile.TemporaryDirectory() as scratch:
         build_fig4(list(summaries), list(ps), pdf, png, str(Path(scratch) / "claims.json"),
-                   tail_n=_tail(load_npz(summaries[0]), tail_n), scale="quick",
-                   n_train=n_train)
+                   tail_n=_tail(first, tail_n), scale="quick", n_train=n_train,
+                   n_classes=first["means_y"].shape[1], data_title=data_title,
+                   who=f"Study {name}: LE-SDE", reference=False)
 
 
 def _window(summary, window: int | None) -> int:
