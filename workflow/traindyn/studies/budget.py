@@ -69,15 +69,31 @@ def job_cost(study: Mapping[str, Any], kind: str, trials: int = 0) -> tuple[floa
     return copies * (steps * step + t["epochs"] * n_test * fwd), steps
 
 
+# Python's own time per copy and optimizer step of a small model on a CPU (forward, backward
+# and update calls), which FLOPs do not count: a lower bound, so that a tiny model trained for
+# a typo'd number of epochs is still refused.
+CPU_STEP_SECONDS = 2e-4
+
+
+def seconds(study: Mapping[str, Any], kind: str, budget: Mapping[str, Any],
+            trials: int = 0) -> float | None:
+    """Estimated seconds of one job (None when the data's shape is only known to the job)."""
+    cost = job_cost(study, kind, trials)
+    if cost is None:
+        return None
+    t = study["train"]
+    models = (1 if kind == "trials" else  # trials batched with vmap: one call per step
+              (len(study["instability"]["ks"]) if kind == "copies" else 2) + 1)
+    overhead = 0.0 if t["gpu"] > 0 else cost[1] * models * CPU_STEP_SECONDS
+    return estimate_seconds(*cost, "resnet", t["gpu"] > 0, t["dtype"], budget) + overhead
+
+
 def minutes(study: Mapping[str, Any], kind: str, budget: Mapping[str, Any],
             trials: int = 0) -> int:
     """The runtime a study job asks for (the budget's generic torch rates, track ``resnet``)."""
-    cost = job_cost(study, kind, trials)
-    if cost is None:
-        return int(budget["min_minutes"])
-    t = study["train"]
-    seconds = estimate_seconds(*cost, "resnet", t["gpu"] > 0, t["dtype"], budget)
-    return request_minutes(seconds, budget)
+    estimate = seconds(study, kind, budget, trials)
+    return (int(budget["min_minutes"]) if estimate is None
+            else request_minutes(estimate, budget))
 
 
 # ---------------------------------------------------------------- sizes refused before any job
@@ -111,23 +127,21 @@ def needs(name: str, study: Mapping[str, Any], budget: Mapping[str, Any]) -> lis
         copies = len(inst["ks"]) + 1
         numel = _numel(study, t["batch"])
         act = t["batch"] * pixels * 4 * 8  # the forward's activations, a few per input value
-        work = job_cost(study, "copies")
         out.append(Need((f"{key}.train.epochs", f"{key}.instability.ks", *data_keys),
                         f"a copies job of study {name}",
                         data_bytes + copies * numel * 4 * 3 + act,
-                        estimate_seconds(*work, "resnet", t["gpu"] > 0, t["dtype"], budget)))
+                        seconds(study, "copies", budget)))
     if les["enabled"]:
         per_job = min(les["trials_per_job"], les["trials"])
         numel = _numel(study, les["batch"])
         rows = les["iterations"] // les["log_every"] + 1
         logged = les["probe_per_class"] * classes if les["probe_per_class"] else les["batch"]
         log_bytes = per_job * rows * logged * (classes + 4) * 8
-        work = job_cost(study, "trials", per_job)
         out.append(Need((f"{key}.lesde.trials_per_job", f"{key}.lesde.iterations",
                          f"{key}.lesde.log_every"),
                         f"a trials job of study {name}",
                         data_bytes + per_job * numel * 8 * 3 + log_bytes,
-                        estimate_seconds(*work, "resnet", t["gpu"] > 0, t["dtype"], budget)))
+                        seconds(study, "trials", budget, per_job)))
         # the summary holds every trial's logged class means over the whole run
         out.append(Need((f"{key}.lesde.trials", f"{key}.lesde.iterations",
                          f"{key}.lesde.log_every"),
