@@ -385,6 +385,10 @@ def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike,
     """Snakemake step: all claim files -> ``figures/claims.md`` and, machine-readable, every claim
     record in one ``figures/claims.json`` (what ``make compare`` reads)."""
     claims = read_claims(claim_files)
+    seen: set[str] = set()
+    twice = sorted({c.id for c in claims if c.id in seen or seen.add(c.id)})
+    if twice:  # one id, two rows: a comparison of runs could not tell them apart
+        raise ValueError(f"claim ids used twice: {', '.join(twice)}")
     write_claims(out_json, claims)
     write_text(out_md, claims_markdown(claims))
 

@@ -101,6 +101,8 @@ def fig1_claims(stats: Mapping[str, Sequence], *, scale: str) -> list[Claim]:
         for c, (want, reading) in enumerate(FIG1_EXPECTED.get(name, ())):
             cs.agree(f"F1-1[{c}]", f"{name}: projection of class mean {c} at T", ends[c], want,
                      reading=reading, resolution=FIG1_RESOLUTION)
+        if name not in ("GeoMNIST", CIFAR):
+            continue  # the paper orders these two data sets' classes only
         order = [ends[i] for i in ((1, 2, 0) if name == "GeoMNIST" else (2, 0, 1))]
         cs.ordered(f"F1-order[{name}]", f"{name}: order of the projected class means at T",
                    order, "label1 < label2 < label0" if name == "GeoMNIST"

@@ -269,20 +269,21 @@ def lesde_health(cs: ClaimSet, summary, level: dict, p0: str) -> list[str]:
     if not np.isfinite(moved) or moved == 0:
         why = "the logged logits never change (a dead or frozen network)" if moved == 0 else (
             "the logged logits are not finite (the training diverged)")
-        cs.degenerate("logits-move", statement, moved, why)
+        cs.degenerate("lesde-logits-move", statement, moved, why)
         reasons.append(why)
     else:
-        cs.holds("logits-move", statement, True, moved, "> 0", "exact")
+        cs.holds("lesde-logits-move", statement, True, moved, "> 0", "exact")
     acc = level["acc"]
     chance = 1 / k
     statement = f"p={p0}: final validation accuracy above chance (1/K = {chance:.3g}) by 2 se"
     if not (math.isfinite(acc.value) and acc.value > chance + 2 * acc.se):
         why = (f"validation accuracy {acc.value:.3g} ± {acc.se:.2g} is at chance "
                f"(1/K = {chance:.3g}): the network did not learn")
-        cs.degenerate("trained", statement, acc.value, why)
+        cs.degenerate("lesde-trained", statement, acc.value, why)
         reasons.append(why)
     else:
-        cs.holds("trained", statement, True, acc.value, f"> {chance + 2 * acc.se:.3g}", "2 se")
+        cs.holds("lesde-trained", statement, True, acc.value, f"> {chance + 2 * acc.se:.3g}",
+                 "2 se")
     return reasons
 
 
