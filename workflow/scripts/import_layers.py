@@ -7,8 +7,10 @@ functions, as ``traindyn.codedeps`` reads them). A module's layer is one more th
 layer it imports (modules that import each other share one). Printed:
 
 - ``layers``: the number of layers (the longest chain of imports);
-- ``upward``: imports by a shared module (one outside the family packages) of a family module:
-  the shared library reaching up into the code built on it;
+- ``upward``: imports from a lower tier into a higher one. The tiers: the shared library (every
+  module outside the family packages and the pipeline tier) < the family packages (``lesde``,
+  ``instab``, ``pde``, ``studies``) < the pipeline tier (the family registry and the checks that
+  loop over every family, ``PIPELINE``);
 - ``cycles``: imports inside a group of modules that import each other.
 """
 
@@ -23,6 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 from traindyn import codedeps  # noqa: E402
 
 FAMILY_PACKAGES = ("lesde", "instab", "pde", "studies")
+# The registry and the code that composes every family (config checks, sizes, tiers, data
+# checks, ``make verify``): above the families, which they import.
+PIPELINE = ("traindyn.families", "traindyn.config_checks", "traindyn.sizes", "traindyn.scales",
+            "traindyn.data.checks", "traindyn.verify")
 
 
 def modules() -> list[str]:
@@ -44,9 +50,13 @@ def family_of(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[1] in FAMILY_PACKAGES else None
 
 
+def tier(module: str) -> int:
+    """0: shared library, 1: a family package, 2: the pipeline tier."""
+    return 2 if module in PIPELINE else 1 if family_of(module) else 0
+
+
 def upward_imports(g: dict[str, set[str]]) -> list[tuple[str, str]]:
-    return sorted((m, d) for m, deps in g.items() for d in deps
-                  if family_of(m) is None and family_of(d) is not None)
+    return sorted((m, d) for m, deps in g.items() for d in deps if tier(d) > tier(m))
 
 
 def _components(g: dict[str, set[str]]) -> dict[str, int]:

@@ -43,7 +43,7 @@ class CopiesResult:
 
     def table1_rows(self, seed: int, label: str) -> list[list]:
         """Rows in the SI Table 1 runs' layout (:data:`~traindyn.instab.outputs.TABLE1_COLUMNS`;
-        ``label`` goes in the activation column), for :func:`traindyn.figures.si_deep.table1_stats`."""
+        ``label`` goes in the activation column), for :func:`traindyn.instab.figures.deep.table1_stats`."""
         rows = []
         for e in range(len(self.test_acc)):
             rows += epoch_rows(seed, label, self.ks, e, self.test_acc[e], self.train_loss[e],

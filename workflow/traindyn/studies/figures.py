@@ -49,7 +49,7 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
                       stat_epochs: int) -> None:
     """Seeds x perturbations k: the accuracy grid, the spreads across k and across seeds, the
     null control, the convergence, and the weight divergence of the watched layers."""
-    from ..figures.si_deep import accuracy_grid, table1_stats
+    from ..instab.figures.deep import accuracy_grid, table1_stats
 
     df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
     st = table1_stats(df, stat_epochs)
@@ -151,8 +151,8 @@ def build_lesde(summaries: Sequence[str], fig1_pdf: str, fig1_png: str, fig3_pdf
                 seed: int) -> None:
     """Figures 1, 3, 5 and the neural-collapse geometry of the first noise level, and the
     statistics of every level as measurements (bootstrap over trials)."""
-    from ..figures import lesde_dynamics, lesde_leode
-    from ..figures.lesde_phase import level_stats
+    from ..lesde.figures import dynamics as lesde_dynamics, leode as lesde_leode
+    from ..lesde.figures.phase import level_stats
     from ..lesde.analysis import summary_stats
 
     first = load_npz(summaries[0])
@@ -195,7 +195,7 @@ def build_lesde(summaries: Sequence[str], fig1_pdf: str, fig1_png: str, fig3_pdf
 def build_lesde_phase(summaries: Sequence[str], pdf: str, png: str, *, ps: Sequence[float],
                       tail_n: int | None, n_train: int) -> None:
     """Figure 4 (validation curves, tail index against the label-noise level) of a sweep."""
-    from ..figures.lesde_phase import build_fig4
+    from ..lesde.figures.phase import build_fig4
 
     with tempfile.TemporaryDirectory() as scratch:
         build_fig4(list(summaries), list(ps), pdf, png, str(Path(scratch) / "claims.json"),

@@ -13,13 +13,13 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from ..claims import FAIL, INCONCLUSIVE, PASS, SELF_CHECK, Claim, ClaimSet, finite, write_claims
-from ..instab.family import FIG2_SCALE, TABLE1_SCALE
-from ..instab.optimizer import PerturbedSGD
-from ..instab.outputs import read_fig2_run, read_table1_run
-from ..plots.style import plt, save_figure
-from ..stats import Estimate, bound_verdict
-from ..tables import write_table
+from ...claims import FAIL, INCONCLUSIVE, PASS, SELF_CHECK, Claim, ClaimSet, finite, write_claims
+from ..family import FIG2_SCALE, TABLE1_SCALE
+from ..optimizer import PerturbedSGD
+from ..outputs import read_fig2_run, read_table1_run
+from ...plots.style import plt, save_figure
+from ...stats import Estimate, bound_verdict
+from ...tables import write_table
 
 
 def optimizer_stats() -> dict:
