@@ -43,10 +43,20 @@ def test_no_import_runs_upward_beyond_the_known_ones():
 
 def test_the_shared_figures_package_imports_no_family():
     graph = import_layers.graph()
-    shared_figures = [m for m in graph if m.startswith("traindyn.figures")]
-    assert shared_figures, "traindyn.figures holds the shared figures (GeoMNIST samples)"
+    shared_figures = [m for m in graph if m.startswith("traindyn.figures")
+                      and import_layers.moved_to(m) is None]
+    assert "traindyn.figures.geomnist_samples" in shared_figures
     for module in shared_figures:
         assert all(import_layers.tier(d) == 0 for d in graph[module]), module
+
+
+def test_a_deprecated_alias_imports_only_the_module_it_serves():
+    graph = import_layers.graph()
+    aliases = {m: import_layers.moved_to(m) for m in graph if import_layers.moved_to(m)}
+    assert aliases == {"traindyn.figures.si_deep": "traindyn.instab.figures.deep"}
+    for module, target in aliases.items():
+        parents = {target.rsplit(".", i)[0] for i in range(target.count("."))}
+        assert graph[module] <= {target, "traindyn.deprecation"} | parents, module
 
 
 def test_every_figure_module_of_a_family_is_in_its_package():

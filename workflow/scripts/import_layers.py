@@ -12,11 +12,15 @@ layer it imports (modules that import each other share one). Printed:
   ``instab``, ``pde``, ``studies``) < the pipeline tier (the family registry and the checks that
   loop over every family, ``PIPELINE``);
 - ``cycles``: imports inside a group of modules that import each other.
+
+A deprecated alias (a module with ``MOVED_TO``, serving a moved module from its old path) is no
+upward import of the module it serves.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from pathlib import Path
 
@@ -55,8 +59,24 @@ def tier(module: str) -> int:
     return 2 if module in PIPELINE else 1 if family_of(module) else 0
 
 
+def moved_to(module: str) -> str | None:
+    """A deprecated alias module's ``MOVED_TO = "traindyn...."`` (None for other modules)."""
+    path = codedeps.module_file(module)
+    for node in ast.parse(path.read_text()).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "MOVED_TO"):
+            return ast.literal_eval(node.value)
+    return None
+
+
 def upward_imports(g: dict[str, set[str]]) -> list[tuple[str, str]]:
-    return sorted((m, d) for m, deps in g.items() for d in deps if tier(d) > tier(m))
+    """Imports into a higher tier; a deprecated alias importing the module it now serves (and
+    that module's packages) is not one: it keeps an old path working, no code builds on it."""
+    def alias_edge(m: str, d: str) -> bool:
+        target = moved_to(m)
+        return target is not None and (target == d or target.startswith(d + "."))
+    return sorted((m, d) for m, deps in g.items() for d in deps
+                  if tier(d) > tier(m) and not alias_edge(m, d))
 
 
 def _components(g: dict[str, set[str]]) -> dict[str, int]:

@@ -26,6 +26,8 @@ from .outputs import TABLE1_COLUMNS, epoch_rows
 from .train import (SequentialCopies, accuracy, copies_identical, layer_weight, optimizer,
                     train_epoch)
 
+__all__ = ["CopiesResult", "train_copies"]
+
 
 @dataclass
 class CopiesResult:

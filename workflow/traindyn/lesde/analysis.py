@@ -23,6 +23,8 @@ from .ensemble import ensemble_estimates
 from .logs import log_metadata
 from .summary import summarize
 
+__all__ = ["analyze_logs"]
+
 FIGURES = ("fig1_separation", "fig3_impacts", "neural_collapse", "fig5_leode")
 
 

@@ -7,6 +7,7 @@ self-checks; the others are measured on the run."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +21,8 @@ from ..outputs import read_fig2_run, read_table1_run
 from ...plots.style import plt, save_figure
 from ...stats import Estimate, bound_verdict
 from ...tables import write_table
+
+__all__ = ["build_fig2", "build_table1"]
 
 
 def optimizer_stats() -> dict:
@@ -212,9 +215,15 @@ def accuracy_grid(fig, ax, a: dict, title: str) -> None:
 
 
 def build_table1(runs: Sequence[str], md: str, tex: str, csv: str, pdf: str, png: str,
-                 claims: str, *, stat_epochs: int, config: dict, n_train: int) -> None:
+                 claims: str, *, stat_epochs: int, config: dict,
+                 n_train: int | None = None) -> None:
     """SI Table 1 from the runs; ``config`` is the instab section, ``n_train`` the training
-    images per epoch."""
+    images per epoch (T4b's sampling error). Leaving it out is deprecated: T4b is then judged on
+    the plain value, as before the keyword existed."""
+    if n_train is None:
+        warnings.warn("build_table1 without n_train is deprecated (T4b is then judged without its "
+                      "sampling error): pass the training images per epoch", DeprecationWarning,
+                      stacklevel=2)
     df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
     st = table1_stats(df, stat_epochs)
     rows = []
