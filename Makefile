@@ -10,7 +10,7 @@ ROOT   := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
 PY     ?= $(BIN)/python
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-# The torch build `make setup` installs (remembered in .venv/torch-variant; README, Requirements):
+# The torch build `make setup` installs (remembered in .venv/torch-variant; docs/install.md):
 #   TORCH=default  the pins as PyPI serves them (on Linux torch 2.14.1 is the CUDA 13.0 build)
 #   TORCH=cpu      CPU only: no CUDA libraries (a fraction of the download)
 #   TORCH=cu126    CUDA 12.6, for nodes whose NVIDIA driver is older than CUDA 13.0 needs
@@ -83,7 +83,7 @@ budget-table: $(STAMP)
 	$(BIN)/python workflow/scripts/budget_table.py --out docs/compute_budget.md
 
 # Reference tier (docs/reference.md): the papers' claims on this 2-core CPU in under an hour,
-# in its own folder ($(REF_DIR)); then its verdict table into the README and
+# in its own folder ($(REF_DIR)); then its verdict table into docs/reference.md (counts into the README) and
 # docs/reference_verdicts.md. `make reference-table` redoes only the table (of a current run).
 REF_DIR ?= reference
 REF_SNAKEMAKE = $(SNAKEMAKE) -s $(CURDIR)/Snakefile --directory $(REF_DIR) \
@@ -107,7 +107,7 @@ reference-float64: $(STAMP)
 
 # Throughput vs this machine's matrix-product rate, measured in one run (results/bench/summary.*)
 bench: $(STAMP)
-	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --readme README.md
+	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --doc docs/benchmarks.md
 
 # What changed between two runs (e.g. two --directory runs/<name>): claims and config keys.
 compare: $(STAMP)

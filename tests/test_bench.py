@@ -8,11 +8,11 @@ from conftest import ROOT
 from traindyn.run_record import marker
 
 
-def test_bench_quick_writes_records_and_the_readme_block(tmp_path):
-    readme = tmp_path / "README.md"
+def test_bench_quick_writes_records_and_the_docs_block(tmp_path):
+    readme = tmp_path / "benchmarks.md"
     readme.write_text(f"a\n{marker('bench')}\nold\n{marker('bench', end=True)}\nb\n")
     proc = subprocess.run([sys.executable, str(ROOT / "workflow/benchmarks/bench_all.py"),
-                           "--quick", "--out", str(tmp_path / "bench"), "--readme", str(readme)],
+                           "--quick", "--out", str(tmp_path / "bench"), "--doc", str(readme)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     records = json.loads((tmp_path / "bench" / "summary.json").read_text())

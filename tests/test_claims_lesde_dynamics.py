@@ -8,11 +8,11 @@ import pytest
 from claim_cases import assert_all_pass, assert_fails, set_, verdicts
 
 from traindyn.claims import FAIL, INCONCLUSIVE, MEASURED, NA, PASS
-from traindyn.figures.lesde_dynamics import (collapse_claims, collapse_stats, estimates,
+from traindyn.lesde.figures.dynamics import (collapse_claims, collapse_stats, estimates,
                                              fig1_claims, fig1_stats, fig3_claims, fig3_stats,
                                              u1_stats)
-from traindyn.figures.lesde_common import NO_CIFAR
-from traindyn.figures.lesde_leode import fig5_claims, fig5_stats, simulated_stats
+from traindyn.lesde.figures.common import NO_CIFAR
+from traindyn.lesde.figures.leode import fig5_claims, fig5_stats, simulated_stats
 from traindyn.stats import Estimate
 
 

@@ -8,7 +8,7 @@ import pytest
 from claim_cases import assert_all_pass, verdicts
 
 from traindyn.claims import FAIL, INCONCLUSIVE, NA, PASS
-from traindyn.figures.lesde_phase import phase_claims, phase_stats
+from traindyn.lesde.figures.phase import phase_claims, phase_stats
 from traindyn.lesde.ensemble import resample
 from traindyn.lesde.noise import noise_name
 from traindyn.stats import Estimate

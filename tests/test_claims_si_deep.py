@@ -9,7 +9,7 @@ import torch
 from claim_cases import assert_all_pass, verdicts
 
 from traindyn.claims import FAIL, INCONCLUSIVE, NA, PASS
-from traindyn.figures.si_deep import (fig2_claims, fig2_stats, log_ratio_se, optimizer_stats,
+from traindyn.instab.figures.deep import (fig2_claims, fig2_stats, log_ratio_se, optimizer_stats,
                                       table1_claims, table1_stats)
 from traindyn.instab.optimizer import split
 from traindyn.instab.resnet import CopiesResNet, init_copies

@@ -8,9 +8,9 @@ import pytest
 from claim_cases import assert_all_pass, assert_fails, nested, set_, verdicts
 
 from traindyn.claims import FAIL, NA, PASS
-from traindyn.figures.si_heat import H1_INDICES, H1_VALUES, heat_claims, heat_stats
-from traindyn.figures.si_linear_pde import linear_claims, linear_stats, table_claims
-from traindyn.figures.si_nonlinear_pde import (amplification_claims, amplification_stats,
+from traindyn.pde.figures.heat import H1_INDICES, H1_VALUES, heat_claims, heat_stats
+from traindyn.pde.figures.linear import linear_claims, linear_stats, table_claims
+from traindyn.pde.figures.nonlinear import (amplification_claims, amplification_stats,
                                                nonlinear_claims, nonlinear_stats)
 
 # --- Figure 1: heat equation -------------------------------------------------------------------

@@ -27,10 +27,34 @@ def test_no_reference_to_notes_outside_the_repository():
     assert not offenders, offenders
 
 
-def test_docs_the_readme_links_exist():
+TOPICS = ("install", "configuration", "cluster", "library", "studies", "logs", "benchmarks",
+          "reference")  # one docs page per topic, all reachable from the README's index
+
+
+def linked_docs(page: str) -> set[str]:
+    """Repository paths of the docs/*.md pages a page names (in code or as a link target)."""
+    text = (ROOT / page).read_text()
+    base = (ROOT / page).parent
+    named = set(re.findall(r"`(docs/[\w./-]+\.md)`", text))
+    for target in re.findall(r"\]\(([\w./-]+\.md)(?:#[\w-]+)?\)", text):
+        named.add(str((base / target).resolve().relative_to(ROOT)))
+    return named
+
+
+def test_the_readme_is_a_front_page_with_an_index_of_the_docs():
     readme = (ROOT / "README.md").read_text()
-    linked = set(re.findall(r"`(docs/[\w./-]+\.md)`", readme))
-    assert {"docs/claims.md", "docs/deviations.md", "docs/reproducibility.md",
-            "docs/cluster.md"} <= linked
-    for path in linked:
-        assert (ROOT / path).is_file(), path
+    assert len(readme.splitlines()) <= 200
+    index = readme[readme.index("## Documentation"):]
+    for topic in TOPICS:
+        assert f"](docs/{topic}.md)" in index, topic
+    # every page under docs/ is in the index
+    assert {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")} <= linked_docs("README.md")
+
+
+def test_the_docs_the_readme_and_docs_link_exist():
+    pages = ["README.md", *(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))]
+    for page in pages:
+        for path in linked_docs(page):
+            assert (ROOT / path).is_file(), f"{page} links {path}"
+    for image in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text()):
+        assert (ROOT / image).is_file(), image

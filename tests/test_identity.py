@@ -15,7 +15,7 @@ import pytest
 from lesde_fixtures import geomnist_cache
 from traindyn.atomic import save_npz
 from traindyn.data.geomnist import load_geomnist
-from traindyn.figures.lesde_common import load
+from traindyn.lesde.figures.common import load
 from traindyn.identity import IdentityError
 from traindyn.instab.outputs import read_fig2_run, read_table1_run
 from traindyn.lesde.steps import train_run

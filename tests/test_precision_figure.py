@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from traindyn.figures.si_precision import build_precision
+from traindyn.instab.figures.precision import build_precision
 
 DTYPES = ["bfloat16", "float32", "float64"]
 NS = [1, 4]
@@ -70,7 +70,7 @@ def test_missing_run_is_an_error(tmp_path):
 
 
 def test_non_finite_or_empty_runs_fail():
-    from traindyn.figures.si_precision import precision_claims, precision_stats
+    from traindyn.instab.figures.precision import precision_claims, precision_stats
 
     div = {(dt, n): np.full(5, 1e-9) for dt in DTYPES for n in NS}
     div["float32", 4] = np.array([])  # a lost run

@@ -1,5 +1,6 @@
-"""The reference tier's scripts: the README block, refusing incomplete runs, the dtype check."""
+"""The reference tier's scripts: the generated blocks, refusing incomplete runs, the dtype check."""
 
+import re
 import subprocess
 import sys
 
@@ -24,10 +25,34 @@ def test_a_marked_block_is_replaced_between_its_markers():
             replace_marked(bad, "reference-verdicts", "new")
 
 
-def test_the_readme_has_the_generated_blocks():
-    text = (ROOT / "README.md").read_text()
-    for name in ("reference-verdicts", "bench"):
-        assert text.count(marker(name)) == 1 and text.count(marker(name, end=True)) == 1
+def test_the_generated_blocks_are_where_the_scripts_write_them():
+    """The README holds the reference counts; docs/reference.md the verdicts, docs/benchmarks.md
+    the bench table (the Makefile's `make bench` writes there)."""
+    for page, name in (("README.md", "reference-counts"), ("docs/reference.md", "reference-verdicts"),
+                       ("docs/benchmarks.md", "bench")):
+        text = (ROOT / page).read_text()
+        assert text.count(marker(name)) == 1 and text.count(marker(name, end=True)) == 1, page
+    assert "--doc docs/benchmarks.md" in (ROOT / "Makefile").read_text()
+
+
+def test_the_readme_counts_are_the_last_verdicts_counts():
+    readme = (ROOT / "README.md").read_text()
+    page = (ROOT / "docs/reference.md").read_text()
+    counts = re.search(r"\*\*Paper claims: .*? Self-checks: [^.]*\.", readme).group(0)
+    assert counts in page
+    assert "docs/reference.md#the-last-verdicts" in readme and "## The last verdicts" in page
+
+
+def test_the_readme_counts_block_is_built_from_the_claims(tmp_path, monkeypatch):
+    from traindyn.claims import Claim
+
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "claims.md").write_text("x")
+    claims = [Claim("X1", "SI", "Figure 1", "s", 1.0, 1.0, "exact", "pass", "src"),
+              Claim("X2", "SI", "Figure 1", "s", 2.0, 1.0, "exact", "fail", "src")]
+    text = reference_table.counts_block(claims, tmp_path)
+    assert "**Paper claims: 2 claims: 1 pass, 1 fail, 0 inconclusive, 0 not applicable.**" in text
+    assert "(docs/reference.md#the-last-verdicts)" in text
 
 
 def test_an_empty_run_directory_is_refused_and_nothing_is_written(tmp_path):
@@ -35,7 +60,7 @@ def test_an_empty_run_directory_is_refused_and_nothing_is_written(tmp_path):
     readme.write_text(f"{BEGIN}\nkeep\n{END}\n")
     proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/reference_table.py"),
                            "--dir", str(tmp_path / "run"), "--readme", str(readme),
-                           "--docs", str(tmp_path / "verdicts.md")],
+                           "--page", str(readme), "--docs", str(tmp_path / "verdicts.md")],
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert "is not a complete, current reference run" in proc.stderr

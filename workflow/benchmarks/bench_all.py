@@ -7,7 +7,7 @@ The limit is the machine's matrix-product rate (an n x n x n product, float64 or
 workload), measured in the same run, so a figure's *fraction* says how close the code comes to
 what this hardware does, independent of how busy the machine was. Prints a table and writes
 ``summary.json`` (a list of records: name, value, unit, limit, fraction, target) and
-``summary.md`` (the table the README shows) under --out.
+``summary.md`` (the table docs/benchmarks.md shows) under --out.
 
 Figures:
 * LE-SDE validation: forward of M = 100 trials over 1,500 shared images (float64), GFLOP/s.
@@ -153,7 +153,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(ROOT / "results" / "bench"))
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke test)")
-    ap.add_argument("--readme", default=None, help="also replace the README's bench block")
+    ap.add_argument("--doc", default=None,
+                    help="also replace the bench block of this page (docs/benchmarks.md)")
     args = ap.parse_args()
     q = args.quick
     with numerics(True):
@@ -194,9 +195,9 @@ def main() -> int:
         lines.append(f"| {r['name']} | {r['value']:.2f} {r['unit']} | {r['limit']:.2f} | "
                      f"{r['fraction']:.0%} | {target} |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
-    if args.readme:
-        readme = Path(args.readme)
-        readme.write_text(replace_marked(readme.read_text(), "bench", "\n".join(lines)))
+    if args.doc:
+        doc = Path(args.doc)
+        doc.write_text(replace_marked(doc.read_text(), "bench", "\n".join(lines)))
     print("\n".join(lines))
     return 0
 

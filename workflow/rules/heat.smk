@@ -24,7 +24,7 @@ rule heat_simulate:
 rule si_fig1_heat:
     input:
         sim_npz=rules.heat_simulate.output.out,
-        code=step_code("figures.si_heat:build_heat_figure"),
+        code=step_code("pde.figures.heat:build_heat_figure"),
     output:
         pdf="figures/si/fig1_heat.pdf",
         png=report(
@@ -39,7 +39,7 @@ rule si_fig1_heat:
     conda:
         ENV
     params:
-        step="figures.si_heat:build_heat_figure",
+        step="pde.figures.heat:build_heat_figure",
         kwargs=dict(snapshot_times=config["heat"]["snapshot_times"]),
     script:
         STEP

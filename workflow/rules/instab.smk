@@ -105,7 +105,7 @@ rule instab_fig2_run:
 rule si_table1_accuracy:
     input:
         runs=TABLE1_RUNS,
-        code=step_code("figures.si_deep:build_table1"),
+        code=step_code("instab.figures.deep:build_table1"),
     output:
         md=report(
             "figures/si/table1_accuracy.md",
@@ -123,7 +123,7 @@ rule si_table1_accuracy:
     conda:
         ENV
     params:
-        step="figures.si_deep:build_table1",
+        step="instab.figures.deep:build_table1",
         kwargs=dict(
             stat_epochs=INSTAB["table1"]["stat_epochs"],
             config=INSTAB,
@@ -136,7 +136,7 @@ rule si_table1_accuracy:
 rule si_fig2_divergence:
     input:
         runs=instab_plan.fig2_runs(INSTAB["dtype"], INSTAB["fig2"]["ns"]),
-        code=step_code("figures.si_deep:build_fig2"),
+        code=step_code("instab.figures.deep:build_fig2"),
     output:
         pdf="figures/si/fig2_divergence.pdf",
         png=report(
@@ -151,7 +151,7 @@ rule si_fig2_divergence:
     conda:
         ENV
     params:
-        step="figures.si_deep:build_fig2",
+        step="instab.figures.deep:build_fig2",
         kwargs=dict(config=INSTAB),
     script:
         STEP
@@ -163,7 +163,7 @@ rule si_fig2_precision:
             instab_plan.fig2_runs(d, INSTAB["precision"]["ns"])
             for d in INSTAB["precision"]["dtypes"]
         ],
-        code=step_code("figures.si_precision:build_precision"),
+        code=step_code("instab.figures.precision:build_precision"),
     output:
         pdf="figures/si/fig2_precision.pdf",
         png=report(
@@ -178,7 +178,7 @@ rule si_fig2_precision:
     conda:
         ENV
     params:
-        step="figures.si_precision:build_precision",
+        step="instab.figures.precision:build_precision",
         kwargs=dict(config=INSTAB),
     script:
         STEP

@@ -35,7 +35,7 @@ rule lesde_summary:
 rule lesde_fig1_separation:
     input:
         summaries=[s for s, _ in FIG_SUMMARIES],
-        code=step_code("figures.lesde_dynamics:build_fig1"),
+        code=step_code("lesde.figures.dynamics:build_fig1"),
     output:
         pdf="figures/lesde/fig1_separation.pdf",
         png=report(
@@ -50,7 +50,7 @@ rule lesde_fig1_separation:
     conda:
         ENV
     params:
-        step="figures.lesde_dynamics:build_fig1",
+        step="lesde.figures.dynamics:build_fig1",
         kwargs=dict(datasets=[d for _, d in FIG_SUMMARIES], scale=LESDE_SCALE),
     script:
         STEP
@@ -59,7 +59,7 @@ rule lesde_fig1_separation:
 rule lesde_fig3_impacts:
     input:
         summaries=[s for s, _ in FIG_SUMMARIES],
-        code=step_code("figures.lesde_dynamics:build_fig3"),
+        code=step_code("lesde.figures.dynamics:build_fig3"),
     output:
         pdf="figures/lesde/fig3_impacts.pdf",
         png=report(
@@ -74,7 +74,7 @@ rule lesde_fig3_impacts:
     conda:
         ENV
     params:
-        step="figures.lesde_dynamics:build_fig3",
+        step="lesde.figures.dynamics:build_fig3",
         kwargs=dict(
             datasets=[d for _, d in FIG_SUMMARIES],
             windows=[
@@ -92,7 +92,7 @@ rule lesde_fig3_impacts:
 rule lesde_fig4_phase_transition:
     input:
         summaries=lesde_plan.noise_summaries(config),
-        code=step_code("figures.lesde_phase:build_fig4"),
+        code=step_code("lesde.figures.phase:build_fig4"),
     output:
         pdf="figures/lesde/fig4_phase_transition.pdf",
         png=report(
@@ -107,7 +107,7 @@ rule lesde_fig4_phase_transition:
     conda:
         ENV
     params:
-        step="figures.lesde_phase:build_fig4",
+        step="lesde.figures.phase:build_fig4",
         kwargs=dict(
             ps=lesde_plan.noise_levels(config),
             tail_n=ANALYSIS["tail_n"],
@@ -121,7 +121,7 @@ rule lesde_fig4_phase_transition:
 rule lesde_fig5_leode:
     input:
         summaries=[s for s, _ in FIG_SUMMARIES],
-        code=step_code("figures.lesde_leode:build_fig5"),
+        code=step_code("lesde.figures.leode:build_fig5"),
     output:
         pdf="figures/lesde/fig5_leode.pdf",
         png=report(
@@ -136,7 +136,7 @@ rule lesde_fig5_leode:
     conda:
         ENV
     params:
-        step="figures.lesde_leode:build_fig5",
+        step="lesde.figures.leode:build_fig5",
         kwargs=dict(
             datasets=[d for _, d in FIG_SUMMARIES],
             window=ANALYSIS["fig5_window"],
@@ -151,7 +151,7 @@ rule lesde_fig5_leode:
 rule lesde_neural_collapse:
     input:
         summaries=[s for s, _ in FIG_SUMMARIES],
-        code=step_code("figures.lesde_dynamics:build_collapse"),
+        code=step_code("lesde.figures.dynamics:build_collapse"),
     output:
         pdf="figures/lesde/neural_collapse.pdf",
         png=report(
@@ -166,7 +166,7 @@ rule lesde_neural_collapse:
     conda:
         ENV
     params:
-        step="figures.lesde_dynamics:build_collapse",
+        step="lesde.figures.dynamics:build_collapse",
         kwargs=dict(datasets=[d for _, d in FIG_SUMMARIES], scale=LESDE_SCALE),
     script:
         STEP

@@ -106,7 +106,7 @@ rule pde_amplification:
 rule si_fig3_linear_pde:
     input:
         linear_npz=rules.pde_linear.output.out,
-        code=step_code("figures.si_linear_pde:build_fig3"),
+        code=step_code("pde.figures.linear:build_fig3"),
     output:
         pdf="figures/si/fig3_linear_pde.pdf",
         png=report(
@@ -121,7 +121,7 @@ rule si_fig3_linear_pde:
     conda:
         ENV
     params:
-        step="figures.si_linear_pde:build_fig3",
+        step="pde.figures.linear:build_fig3",
         kwargs={},
     script:
         STEP
@@ -130,7 +130,7 @@ rule si_fig3_linear_pde:
 rule si_table2_stability_bounds:
     input:
         table_npz=rules.pde_stability_table.output.out,
-        code=step_code("figures.si_linear_pde:build_table2"),
+        code=step_code("pde.figures.linear:build_table2"),
     output:
         md=report(
             "figures/si/table2_stability_bounds.md",
@@ -146,7 +146,7 @@ rule si_table2_stability_bounds:
     conda:
         ENV
     params:
-        step="figures.si_linear_pde:build_table2",
+        step="pde.figures.linear:build_table2",
         kwargs={},
     script:
         STEP
@@ -155,7 +155,7 @@ rule si_table2_stability_bounds:
 rule si_fig4_nonlinear_pde:
     input:
         nonlinear_npz=rules.pde_nonlinear.output.out,
-        code=step_code("figures.si_nonlinear_pde:build_fig4_left"),
+        code=step_code("pde.figures.nonlinear:build_fig4_left"),
     output:
         pdf="figures/si/fig4_nonlinear_pde.pdf",
         png=report(
@@ -170,7 +170,7 @@ rule si_fig4_nonlinear_pde:
     conda:
         ENV
     params:
-        step="figures.si_nonlinear_pde:build_fig4_left",
+        step="pde.figures.nonlinear:build_fig4_left",
         kwargs={},
     script:
         STEP
@@ -179,7 +179,7 @@ rule si_fig4_nonlinear_pde:
 rule si_fig4_error_amplification:
     input:
         amplification_npz=rules.pde_amplification.output.out,
-        code=step_code("figures.si_nonlinear_pde:build_fig4_right"),
+        code=step_code("pde.figures.nonlinear:build_fig4_right"),
     output:
         pdf="figures/si/fig4_error_amplification.pdf",
         png=report(
@@ -194,7 +194,7 @@ rule si_fig4_error_amplification:
     conda:
         ENV
     params:
-        step="figures.si_nonlinear_pde:build_fig4_right",
+        step="pde.figures.nonlinear:build_fig4_right",
         kwargs={},
     script:
         STEP

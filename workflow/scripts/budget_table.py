@@ -2,7 +2,7 @@
 
 Every compute rule writes ``results/benchmarks/<rule>/...tsv`` (wall seconds, peak memory). This
 prints a Markdown table per rule (jobs, total and largest wall time, peak memory), stamped with
-the commit, date and machine, for the README's budget section:
+the commit, date and machine, for docs/compute_budget.md:
 
   .venv/bin/python workflow/scripts/budget_table.py [--results results] [--out docs/x.md]
 """

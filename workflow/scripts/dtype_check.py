@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from traindyn.atomic import load_npz  # noqa: E402
 from traindyn.claims import NA, _measured_cell  # noqa: E402
-from traindyn.figures.lesde_phase import phase_claims, phase_stats  # noqa: E402
+from traindyn.lesde.figures.phase import phase_claims, phase_stats  # noqa: E402
 from traindyn.lesde.summary import summarize  # noqa: E402
 from traindyn.run_record import commit, machine  # noqa: E402
 

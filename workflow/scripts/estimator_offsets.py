@@ -22,8 +22,8 @@ sys.path.insert(0, str(ROOT / "workflow"))
 import numpy as np  # noqa: E402
 
 from traindyn.atomic import load_npz  # noqa: E402
-from traindyn.figures.lesde_dynamics import estimates, fig1_stats, fig3_stats  # noqa: E402
-from traindyn.figures.lesde_phase import level_stats  # noqa: E402
+from traindyn.lesde.figures.dynamics import estimates, fig1_stats, fig3_stats  # noqa: E402
+from traindyn.lesde.figures.phase import level_stats  # noqa: E402
 from traindyn.lesde.ensemble import bootstrap_estimates, resample  # noqa: E402
 from traindyn.lesde.estimators import estimate_ab_l  # noqa: E402
 from traindyn.run_record import commit, machine, replace_marked  # noqa: E402

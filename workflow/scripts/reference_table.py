@@ -1,12 +1,15 @@
-"""The reference tier's verdict table for the README, from a finished reference run.
+"""The reference tier's verdicts for docs/reference.md and their counts for the README, from a
+finished reference run.
 
   .venv/bin/python workflow/scripts/reference_table.py [--dir reference] [--readme README.md]
+      [--page docs/reference.md] [--docs docs/reference_verdicts.md]
 
 Refuses (exit 1, naming what is wrong) unless the run directory is complete and current: a dry
 run of the reference config must have nothing to do, and the claim files must be the ones
-``figures/claims.md`` was built from. Writes docs/reference_verdicts.md (every claim) and
-replaces the block between the README's ``reference-verdicts`` markers (counts, failures and the
-paper claims), stamped with the commit, date, machine and the summed wall time of the run's jobs.
+``figures/claims.md`` was built from. Writes docs/reference_verdicts.md (every claim), replaces
+the block between docs/reference.md's ``reference-verdicts`` markers (counts, failures and the
+paper claims) and the README's ``reference-counts`` block (the counts and a link), each stamped
+with the commit, date and machine (the page also with the summed wall time of the run's jobs).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from traindyn.run_record import (benchmark_rows, commit, machine, marker,  # noq
                                   replace_marked)
 
 CONFIGS = [ROOT / "config.yaml", ROOT / "workflow/configs/reference.yaml"]
-BLOCK = "reference-verdicts"
+BLOCK = "reference-verdicts"  # in docs/reference.md
+COUNTS = "reference-counts"  # in the README
 
 
 def stale_outputs(run_dir: Path) -> str:
@@ -68,24 +72,41 @@ def _hours(seconds: float) -> str:
     return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
 
 
+def finished(run_dir: Path) -> str:
+    return datetime.date.fromtimestamp(
+        (run_dir / "figures" / "claims.md").stat().st_mtime).isoformat()
+
+
+def all_counts(claims: list[Claim]) -> str:
+    """The three kinds' counts, paper claims first (one sentence each)."""
+    return (f"**Paper claims: {_counts([c for c in claims if c.kind == PAPER])}.** Beyond the "
+            f"papers: {_counts([c for c in claims if c.kind == EXTRA])}. Self-checks: "
+            f"{_counts([c for c in claims if c.kind == SELF_CHECK])}.")
+
+
+def counts_block(claims: list[Claim], run_dir: Path) -> str:
+    """The README's short form: where and when, the counts, and where the rest is."""
+    return (f"Last reference run (commit {commit(ROOT)}, finished {finished(run_dir)} on "
+            f"{machine()}): {all_counts(claims)} Failures, inconclusive claims and every paper "
+            "claim: [docs/reference.md](docs/reference.md#the-last-verdicts); every claim with "
+            "its tolerance and source: [docs/reference_verdicts.md](docs/reference_verdicts.md).")
+
+
 def block(claims: list[Claim], run_dir: Path) -> str:
     jobs = [j for rule in benchmark_rows(run_dir / "results", current_benchmarks(run_dir))
             .values() for j in rule]
-    day = datetime.date.fromtimestamp((run_dir / "figures" / "claims.md").stat().st_mtime)
     paper = [c for c in claims if c.kind == PAPER]
     lines = [
-        f"Reference tier, commit {commit(ROOT)}, run finished {day.isoformat()} on {machine()}: "
+        f"Reference tier, commit {commit(ROOT)}, run finished {finished(run_dir)} on {machine()}: "
         f"{len(jobs)} jobs, {_hours(sum(j['s'] for j in jobs))} of job wall time (summed "
         "from the Snakemake benchmark files; every job uses both cores, one at a time). "
         "Regenerate with `make reference` (run and table) or `make reference-table` (table of "
         "the last run).",
         "",
-        f"**Paper claims: {_counts(paper)}.** Beyond the papers: "
-        f"{_counts([c for c in claims if c.kind == EXTRA])}. Self-checks: "
-        f"{_counts([c for c in claims if c.kind == SELF_CHECK])}. Measured values are ± one "
+        f"{all_counts(claims)} Measured values are ± one "
         "standard error (bootstrap over trials or seeds, or the spread of replicate runs); every "
         "claim with its derived tolerance, source and notes: "
-        "[docs/reference_verdicts.md](docs/reference_verdicts.md).",
+        "[docs/reference_verdicts.md](reference_verdicts.md).",
         "",
     ]
     for verdict, title in ((FAIL, "Failures"), (INCONCLUSIVE, "Inconclusive")):
@@ -107,7 +128,9 @@ def block(claims: list[Claim], run_dir: Path) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dir", default=str(ROOT / "reference"), help="the reference run directory")
-    ap.add_argument("--readme", default=str(ROOT / "README.md"))
+    ap.add_argument("--readme", default=str(ROOT / "README.md"), help="gets the counts")
+    ap.add_argument("--page", default=str(ROOT / "docs" / "reference.md"),
+                    help="gets the counts, failures and paper claims")
     ap.add_argument("--docs", default=str(ROOT / "docs" / "reference_verdicts.md"))
     args = ap.parse_args()
     run_dir = Path(args.dir).resolve()
@@ -118,8 +141,9 @@ def main() -> int:
         return 1
     claims = run_claims(run_dir)
     text = block(claims, run_dir)
-    readme = Path(args.readme)
-    readme.write_text(replace_marked(readme.read_text(), BLOCK, text))
+    for path, name, content in ((args.page, BLOCK, text),
+                                (args.readme, COUNTS, counts_block(claims, run_dir))):
+        Path(path).write_text(replace_marked(Path(path).read_text(), name, content))
     full = (run_dir / "figures" / "claims.md").read_text()
     Path(args.docs).write_text(
         "<!-- generated by workflow/scripts/reference_table.py from the reference run -->\n"

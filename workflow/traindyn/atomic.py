@@ -15,6 +15,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+__all__ = ["load_npz"]
+
 
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:

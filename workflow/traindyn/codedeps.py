@@ -36,7 +36,7 @@ def _is_package(name: str) -> bool:
     return path is not None and path.name == "__init__.py"
 
 
-def _imports(name: str) -> set[str]:
+def imports(name: str) -> set[str]:
     """``traindyn`` modules named by the import statements of one module."""
     path = module_file(name)
     tree = ast.parse(path.read_text(), filename=str(path))
@@ -77,7 +77,7 @@ def closure(module: str) -> tuple[Path, ...]:
         if name in seen:
             continue
         seen.add(name)
-        for dep in _imports(name):
+        for dep in imports(name):
             todo.extend(_with_parents(dep) - seen)
     files = {module_file(m) for m in seen}
     return tuple(sorted(files | {src for f in files for src in native_sources(f)}))

@@ -17,6 +17,8 @@ from typing import Any
 
 from .atomic import write_json
 
+__all__ = ["report"]
+
 CLAIMS = "figures/claims.json"
 CONFIG = "figures/run_config.json"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["model_divergence", "relative_l1_divergence"]
+
 
 def relative_l1_divergence(a: np.ndarray, b: np.ndarray, axis=None) -> np.ndarray:
     """2 * mean(|a - b| / (|a| + |b|)), in [0, 2]; entries where both are 0 count as 0 (not NaN).

@@ -37,3 +37,12 @@ def is_paper(name: str, section: Mapping[str, Any]) -> bool:
 def tier(name: str, section: Mapping[str, Any]) -> str:
     """``paper``, ``quick`` or ``tiny`` for the section of table ``name`` (see the module doc)."""
     return SCALES[name].tier(section)
+
+
+def __getattr__(name: str):
+    if name == "TABLE":  # renamed SCALES (release 0.1)
+        from .deprecation import warn_moved
+
+        warn_moved(f"{__name__}.TABLE", f"{__name__}.SCALES")
+        return SCALES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,6 +21,8 @@ from ..lesde.seeds import NOISE, SUBSET, numpy_rng
 from .noise import corrupt_labels, pixel_noise as add_pixel_noise
 from .registry import DatasetFacts, facts
 
+__all__ = ["ImageSet", "data_errors", "load_images"]
+
 NORMALIZE = ("standardize", "none")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["corrupt_labels", "pixel_noise"]
+
 
 def corrupt_labels(y: np.ndarray, p: float, n_classes: int, rng: np.random.Generator) -> np.ndarray:
     if not 0.0 <= p <= 1.0:

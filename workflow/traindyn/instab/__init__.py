@@ -5,6 +5,8 @@ their code inputs name it)."""
 
 import importlib
 
+__all__ = ["train_copies"]
+
 
 def __getattr__(name: str):
     if name == "train_copies":

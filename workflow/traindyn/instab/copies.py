@@ -26,6 +26,8 @@ from .outputs import TABLE1_COLUMNS, epoch_rows
 from .train import (SequentialCopies, accuracy, copies_identical, layer_weight, logit_health,
                     optimizer, progress, train_epoch)
 
+__all__ = ["CopiesResult", "train_copies"]
+
 
 @dataclass
 class CopiesResult:
@@ -45,7 +47,7 @@ class CopiesResult:
 
     def table1_rows(self, seed: int, label: str) -> list[list]:
         """Rows in the SI Table 1 runs' layout (:data:`~traindyn.instab.outputs.TABLE1_COLUMNS`;
-        ``label`` goes in the activation column), for :func:`traindyn.figures.si_deep.table1_stats`."""
+        ``label`` goes in the activation column), for :func:`traindyn.instab.figures.deep.table1_stats`."""
         rows = []
         for e in range(len(self.test_acc)):
             rows += epoch_rows(seed, label, self.ks, e, self.test_acc[e], self.train_loss[e],

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
+__all__ = ["PerturbedSGD"]
+
 
 def perturbation_factors(ks) -> list[int]:
     """``ks`` as a list of integers >= 1: one k (``3``) or one per copy (``[1, 3, 5]``). An integral

@@ -4,6 +4,8 @@ library modules import :mod:`.writer` directly, so their code inputs name it."""
 
 import importlib
 
+__all__ = ["LogWriter"]
+
 
 def __getattr__(name: str):
     if name == "LogWriter":

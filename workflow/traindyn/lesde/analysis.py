@@ -2,8 +2,8 @@
 trials, or the pipeline): one call from a directory of logs to the summary, the statistics with
 their sampling uncertainty, and the paper's figures.
 
-The statistics are those the figure builders compute (:mod:`traindyn.figures.lesde_dynamics`,
-:mod:`traindyn.figures.lesde_phase`), each an Estimate (a bootstrap over trials:
+The statistics are those the figure builders compute (:mod:`traindyn.lesde.figures.dynamics`,
+:mod:`traindyn.lesde.figures.phase`), each an Estimate (a bootstrap over trials:
 :mod:`traindyn.lesde.ensemble`), written to ``stats.json`` as measurements -- no paper
 expectation. The figures are the builders' own; the claims they also write are the papers'
 numbers checked on the papers' data sets and are left out (``paper_claims=True`` keeps them).
@@ -22,6 +22,8 @@ from ..stats import N_BOOT, Estimate
 from .ensemble import ensemble_estimates
 from .logs import log_metadata
 from .summary import summarize
+
+__all__ = ["analyze_logs"]
 
 FIGURES = ("fig1_separation", "fig3_impacts", "neural_collapse", "fig5_leode")
 
@@ -71,8 +73,8 @@ def summary_stats(summary: Mapping, name: str, *, window: int, tail_n: int,
     """The statistics of one setting, each with its bootstrap uncertainty: class-mean logits
     at T projected as in Figure 1, Figure 3's impacts (I and, for K = 3, L estimators), the
     neural-collapse geometry at T, final validation loss/accuracy and the tail indices."""
-    from ..figures.lesde_dynamics import collapse_stats, estimates, fig1_stats, fig3_stats
-    from ..figures.lesde_phase import level_stats
+    from .figures.dynamics import collapse_stats, estimates, fig1_stats, fig3_stats
+    from .figures.phase import level_stats
 
     def collapse(s):
         st = collapse_stats(s["means_y"])
@@ -126,7 +128,7 @@ def analyze_logs(log_dir: str | os.PathLike, out_dir: str | os.PathLike, *,
 def _build(fig: str, summary: str, name: str, pdf: str, png: str, claims: str, *, window: int,
            sim_trials: int, seed: int) -> None:
     """One figure by its builder, on one summary."""
-    from ..figures import lesde_dynamics, lesde_leode
+    from .figures import dynamics as lesde_dynamics, leode as lesde_leode
 
     common = ([summary], [name])
     if fig == "fig1_separation":
@@ -146,7 +148,7 @@ def analyze_noise_sweep(log_dirs: Mapping[float, str | os.PathLike],
     """Figure 4 (validation curves and tail index against the label-noise level p) of one log
     directory per p, with every level's statistics: ``fig4_phase_transition.{pdf,png}`` and
     ``stats.json`` in ``out_dir``. ``n_train``: training images per class."""
-    from ..figures.lesde_phase import build_fig4, level_stats
+    from .figures.phase import build_fig4, level_stats
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

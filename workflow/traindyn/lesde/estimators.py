@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import savgol_filter
 
+__all__ = ["estimate_ab_i", "estimate_ab_l", "tail_index"]
+
 
 def estimate_ab_i(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """"I" model: Xbar_k(t) = c0 exp((A + (K-1)B)/K) + c_k exp((A - B)/K), inverted algebraically.

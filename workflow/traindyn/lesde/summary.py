@@ -15,6 +15,8 @@ import pyarrow as pa
 from ..atomic import save_npz
 from .logs import check_logs, log_metadata, read_log
 
+__all__ = ["summarize"]
+
 
 def class_means(itr: np.ndarray, label: np.ndarray, logits: np.ndarray, t_max: int,
                 k: int) -> tuple[np.ndarray, np.ndarray]:

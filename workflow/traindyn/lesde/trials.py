@@ -35,6 +35,8 @@ from .seeds import INIT, SAMPLE, numpy_rng, torch_seed
 from .trial_models import Trials, make_trials
 from .writer import LogWriter
 
+__all__ = ["TrialsResult", "train_trials"]
+
 
 @dataclass
 class TrialsResult:

@@ -34,6 +34,8 @@ from ..provenance import provenance
 from .logs import (VAL_SCHEMA, check_log_complete, eval_iterations, merge_parts, steps_schema,
                    steps_table, val_table, write_part)
 
+__all__ = ["LogWriter"]
+
 
 def _array(x: Any, dtype=None) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, on any device

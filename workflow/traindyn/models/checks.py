@@ -12,6 +12,8 @@ import torch
 
 from .names import ModelError, ModelFactory, resolve_model
 
+__all__ = ["model_errors"]
+
 
 def _first_conv(model: torch.nn.Module):
     return next((m for m in model.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)),

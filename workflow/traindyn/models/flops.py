@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+__all__ = ["step_flops"]
+
 
 def _batch(model: torch.nn.Module, batch: int, channels: int, image_size: Sequence[int],
            n_classes: int):

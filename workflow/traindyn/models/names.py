@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["ModelError", "ModelFactory", "resolve_model"]
+
 BUILTIN = {"simpleconv": "simple_conv", "cifar_resnet": "cifar_resnet"}
 
 

@@ -21,6 +21,8 @@ import torch
 
 from .one_layer import OneLayer
 
+__all__ = ["LinearBounds", "linear_bounds"]
+
 
 @dataclass(frozen=True)
 class LinearBounds:

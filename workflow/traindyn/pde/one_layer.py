@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+__all__ = ["OneLayer"]
+
 BCE_LOG_CLAMP = 100.0  # torch.nn.BCELoss clamps log() at -100; the logged loss does the same
 
 

@@ -49,7 +49,7 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
                       stat_epochs: int, data_title: str = "") -> None:
     """Seeds x perturbations k: the accuracy grid, the spreads across k and across seeds, the
     null control, the convergence, and the weight divergence of the watched layers."""
-    from ..figures.si_deep import accuracy_grid, table1_stats
+    from ..instab.figures.deep import accuracy_grid, table1_stats
 
     df = pa.concat_tables([read_table1_run(p) for p in runs]).to_pandas()
     st = table1_stats(df, stat_epochs)
@@ -196,8 +196,8 @@ def build_lesde(summaries: Sequence[str], fig1_pdf: str, fig1_png: str, fig3_pdf
     builders return the Estimates their legends show) and reported as shown. A run whose
     logits carry no signal is named degenerate, with a banner on every figure; a figure that
     cannot be drawn from such data says so on the figure instead of failing the job."""
-    from ..figures import lesde_dynamics, lesde_leode
-    from ..figures.lesde_phase import level_stats
+    from ..lesde.figures import dynamics as lesde_dynamics, leode as lesde_leode
+    from ..lesde.figures.phase import level_stats
 
     first = load_npz(summaries[0])
     window, tail_n = _window(first, window), _tail(first, tail_n)
@@ -318,7 +318,7 @@ def build_lesde_phase(summaries: Sequence[str], pdf: str, png: str, *, ps: Seque
                       data_title: str = "") -> None:
     """Figure 4 (validation curves, tail index against the label-noise level) of a sweep, for
     the study's data: chance at 1/K, no paper reference points."""
-    from ..figures.lesde_phase import build_fig4
+    from ..lesde.figures.phase import build_fig4
 
     first = load_npz(summaries[0])
     with tempfile.TemporaryDirectory() as scratch:

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..claims import EXTRA, Claim, ClaimSet, finite, write_claims
-from ..family import TINY as TINY_TIER
-from ..instab.family import FIG2_SCALE
-from ..instab.outputs import read_fig2_run
-from ..plots.style import plt, save_figure
+from ...claims import EXTRA, Claim, ClaimSet, finite, write_claims
+from ...family import TINY as TINY_TIER
+from ..family import FIG2_SCALE
+from ..outputs import read_fig2_run
+from ...plots.style import plt, save_figure
 
 ORDER = ("bfloat16", "float32", "float64")  # least to most precise
 COLORS = {"bfloat16": "tab:red", "float32": "tab:blue", "float64": "tab:green"}

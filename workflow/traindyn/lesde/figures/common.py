@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import load_npz
-from ..lesde.family import LESDE_SCALE
-from ..lesde.logs import check_summary
+from ...atomic import load_npz
+from ..family import LESDE_SCALE
+from ..logs import check_summary
 
 CIFAR = "CIFAR-10"
 NO_CIFAR = ("needs CIFAR-10: lesde.cifar is off (no data set can be downloaded on this machine; "
@@ -35,7 +35,7 @@ def by_group(paths: Sequence[str], names: Sequence[Any]) -> dict[Any, list[dict]
 
 def class_names(dataset: str, k: int) -> list[str]:
     """'c: name' per class, the names from the data-set table (by title), else the index."""
-    from ..data.registry import TABLE
+    from ...data.registry import TABLE
 
     known = {f.title: f.class_names for f in TABLE.values() if f.class_names}
     names = known.get(dataset, ())

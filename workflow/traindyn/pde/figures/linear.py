@@ -7,12 +7,12 @@ import json
 
 import numpy as np
 
-from ..atomic import load_npz
-from ..claims import Claim, ClaimSet, write_claims
-from ..pde.family import PDE_SCALE
-from ..pde.linear import growth_rate
-from ..plots.style import plt, save_figure
-from ..tables import write_table
+from ...atomic import load_npz
+from ...claims import Claim, ClaimSet, write_claims
+from ..family import PDE_SCALE
+from ..linear import growth_rate
+from ...plots.style import plt, save_figure
+from ...tables import write_table
 
 PAPER_ONLY = PDE_SCALE.not_paper
 

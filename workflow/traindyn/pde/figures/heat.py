@@ -7,10 +7,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..atomic import load_npz
-from ..claims import SELF_CHECK, Claim, ClaimSet, write_claims
-from ..pde.heat import crossing
-from ..plots.style import plt, save_figure
+from ...atomic import load_npz
+from ...claims import SELF_CHECK, Claim, ClaimSet, write_claims
+from ..heat import crossing
+from ...plots.style import plt, save_figure
 
 # Authors' snapshot indices n: heat.py snapshots after update n, i.e. after n+1 updates.
 H1_INDICES = (2, 5, 10, 250, 500, 2000)

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..claims import Claim, ClaimSet, write_claims
-from ..lesde.ensemble import ensemble_estimates
-from ..lesde.estimators import estimate_ab_i, tail_index
-from ..lesde.noise import noise_name
-from ..stats import Z, Estimate, as_estimate
-from .lesde_common import TINY, final, load
+from ...claims import Claim, ClaimSet, write_claims
+from ..ensemble import ensemble_estimates
+from ..estimators import estimate_ab_i, tail_index
+from ..noise import noise_name
+from ...stats import Z, Estimate, as_estimate
+from .common import TINY, final, load
 
 # The authors' Figure 4 at T = 10^4 (notebook outputs): final validation accuracy (read off
 # within 0.01), final validation loss (within 0.02) and the tail index r-hat_alpha
@@ -224,7 +224,7 @@ def build_fig4(summaries: Sequence[str], ps: Sequence[float], pdf: str, png: str
                reference: bool = True) -> None:
     """The figure and its claims. ``reference``: overlay the authors' read-off tail indices and
     their p = 2/3 transition (the paper's GeoMNIST runs only, never a study's data)."""
-    from ..plots.style import plt, save_figure
+    from ...plots.style import plt, save_figure
 
     data = [load(path) for path in summaries]
     groups = by_level(ps, data)

@@ -9,13 +9,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..claims import SELF_CHECK, Claim, ClaimSet, write_claims
-from ..lesde.ensemble import ensemble_estimates
-from ..lesde.estimators import (estimate_ab_i, estimate_ab_l, i_model_trajectory, loglog_slope,
+from ...claims import SELF_CHECK, Claim, ClaimSet, write_claims
+from ..ensemble import ensemble_estimates
+from ..estimators import (estimate_ab_i, estimate_ab_l, i_model_trajectory, loglog_slope,
                                 moving_average, rates)
-from ..plots.style import plt, save_figure
-from ..stats import Estimate
-from .lesde_common import CIFAR, by_group, cifar_not_run, class_names, final, scoped
+from ...plots.style import plt, save_figure
+from ...stats import Estimate
+from .common import CIFAR, by_group, cifar_not_run, class_names, final, scoped
 
 # The authors' Figure 1b at T: (value, read-off error); the claim resolves 3.5.
 FIG1_EXPECTED = {"GeoMNIST": ((10.5, 0.5), (-11.0, 0.5), (2.5, 0.75))}

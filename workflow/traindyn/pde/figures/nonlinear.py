@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..atomic import load_npz
-from ..claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
-from ..divergence import relative_l1_divergence
-from ..plots.style import plt, save_figure
-from .si_linear_pde import PAPER_ONLY, _find
+from ...atomic import load_npz
+from ...claims import SELF_CHECK, Claim, ClaimSet, finite, write_claims
+from ...divergence import relative_l1_divergence
+from ...plots.style import plt, save_figure
+from .linear import PAPER_ONLY, _find
 
 
 def nonlinear_stats(lrs: np.ndarray, loss: np.ndarray, *, paper_setup: bool,

@@ -12,13 +12,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ..claims import Claim, ClaimSet, write_claims
-from ..lesde.ensemble import ensemble_estimates
-from ..lesde.estimators import estimate_ab_i, estimate_ab_l, moving_average, rates
-from ..lesde.leode import initial_conditions, mean_trajectories, rescaled_mean, simulate
-from ..plots.style import plt, save_figure
-from ..stats import Estimate, as_estimate
-from .lesde_common import CIFAR, by_group, cifar_not_run, scoped
+from ...claims import Claim, ClaimSet, write_claims
+from ..ensemble import ensemble_estimates
+from ..estimators import estimate_ab_i, estimate_ab_l, moving_average, rates
+from ..leode import initial_conditions, mean_trajectories, rescaled_mean, simulate
+from ...plots.style import plt, save_figure
+from ...stats import Estimate, as_estimate
+from .common import CIFAR, by_group, cifar_not_run, scoped
 
 ESTIMATORS = (("I", estimate_ab_i), ("L", estimate_ab_l))
 SMOOTH = 101  # iterations of the centred moving average applied to the data
