@@ -20,7 +20,7 @@ from conftest import ROOT
 # DeprecationWarning for at least one release.
 SIGNATURES = {
     "traindyn.data.images.load_images": "(name, root=None, *, download=False, torchvision_class=None, classes=None, train_per_class=None, test_per_class=None, replace=False, image_size=None, channels=None, label_noise=0.0, pixel_noise=0.0, normalize='standardize', seed=0, geomnist=None, dtype=torch.float32, device='cpu', key='data')",
-    "traindyn.data.images.data_errors": "(name, root=None, *, download=False, torchvision_class=None, classes=None, train_per_class=None, normalize='standardize', key='data', **_)",
+    "traindyn.data.images.data_errors": "(name, root=None, *, download=False, torchvision_class=None, classes=None, train_per_class=None, test_per_class=None, image_size=None, replace=False, normalize='standardize', key='data', **_)",
     "traindyn.data.images.ImageSet": "(name, x_train, y_train, x_test, y_test, true_train, class_names)",
     "traindyn.data.noise.corrupt_labels": "(y, p, n_classes, rng)",
     "traindyn.data.noise.pixel_noise": "(x, sigma, stream)",
@@ -29,7 +29,7 @@ SIGNATURES = {
     "traindyn.models.names.resolve_model": "(name, kwargs=None, *, key='model', workdir=None)",
     "traindyn.models.names.ModelFactory": "(name, kwargs=<factory>, fn=None, files=())",
     "traindyn.models.names.ModelError": None,  # type
-    "traindyn.models.checks.model_errors": "(name, kwargs=None, *, channels, n_classes, image_size, key='model', workdir=None)",
+    "traindyn.models.checks.model_errors": "(name, kwargs=None, *, channels, n_classes, image_size, key='model', workdir=None, sample=None)",
     "traindyn.models.flops.step_flops": "(model, *, channels, image_size, n_classes, batch=1)",
     "traindyn.lesde.LogWriter": "(stem, *, n_classes, trials, iterations, eval_every, log_every=1, rows_per_step=1, metadata=None, flush_rows=200000)",
     "traindyn.lesde.writer.LogWriter": "(stem, *, n_classes, trials, iterations, eval_every, log_every=1, rows_per_step=1, metadata=None, flush_rows=200000)",
@@ -43,7 +43,7 @@ SIGNATURES = {
     "traindyn.lesde.noise.noise_name": "(p)",
     "traindyn.instab.train_copies": "(model_factory, data, ks, *, lr, epochs, batch=128, momentum=0.0, weight_decay=0.0, nesterov=False, milestones=(), seed=0, layers=(), divergence_every=None, test_batch=1000, augment=False, dtype='float32', device='cpu', gpus=0)",
     "traindyn.instab.copies.train_copies": "(model_factory, data, ks, *, lr, epochs, batch=128, momentum=0.0, weight_decay=0.0, nesterov=False, milestones=(), seed=0, layers=(), divergence_every=None, test_batch=1000, augment=False, dtype='float32', device='cpu', gpus=0)",
-    "traindyn.instab.copies.CopiesResult": "(ks, test_acc, train_loss, train_acc, control_identical, divergence_steps, divergence=<factory>)",
+    "traindyn.instab.copies.CopiesResult": "(ks, test_acc, train_loss, train_acc, control_identical, divergence_steps, divergence=<factory>, logit_zero=<factory>, logit_spread=<factory>)",
     "traindyn.instab.optimizer.PerturbedSGD": "(params, ks, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)",
     "traindyn.instab.figures.deep.build_table1": "(runs, md, tex, csv, pdf, png, claims, *, stat_epochs, config, n_train=None)",
     "traindyn.instab.figures.deep.build_fig2": "(runs, pdf, png, claims, *, config)",

@@ -12,9 +12,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .readers import class_folders, image_files
-
 SPLITS = ("train", "test")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 GRAY = ("L", "1", "I;16", "I", "F")
 
 
@@ -40,6 +39,14 @@ class FolderScan:
     def image_size(self) -> tuple[int, int] | None:
         """The images' common (height, width); None when they differ."""
         return next(iter(self.sizes)) if len(self.sizes) == 1 else None
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def class_folders(split: Path) -> list[Path]:
+    return sorted(p for p in split.iterdir() if p.is_dir())
 
 
 def _listing(root: Path) -> tuple[tuple[str, int, int], ...]:

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from .cifar import read_cifar10
+from .folder_scan import IMAGE_SUFFIXES, class_folders, image_files, scan_image_folder  # noqa: F401
 from .registry import facts
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 def read_cifar(root: str, train: bool, download: bool) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -32,20 +32,10 @@ def read_idx(name: str, root: str, train: bool, download: bool):
             facts(name).class_names)
 
 
-def image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def class_folders(split: Path) -> list[Path]:
-    return sorted(p for p in split.iterdir() if p.is_dir())
-
-
 def read_image_folder(root: str, train: bool):
     """<root>/{train,test}/<class>/<image>: classes in sorted folder order (as torchvision's
     ImageFolder numbers them); grayscale when every image of both splits is, RGB otherwise."""
     from PIL import Image
-
-    from .folder_scan import scan_image_folder
 
     split = Path(root) / ("train" if train else "test")
     classes = class_folders(split)
