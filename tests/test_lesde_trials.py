@@ -182,3 +182,30 @@ def test_analyses_and_figures_on_a_directory_of_logs(tmp_path):
     sweep = analyze_noise_sweep(dirs, tmp_path / "sweep", n_train=10, n_boot=10)
     assert (tmp_path / "sweep" / "fig4_phase_transition.png").is_file()
     assert sweep["stats"]["0"]["acc"].value > sweep["stats"]["0.5"]["acc"].value
+
+
+def test_a_trial_with_dropout_does_not_depend_on_the_trials_beside_it(tmp_path):
+    """Random draws inside forward (F.dropout, no Dropout layer to see) send auto to the loop,
+    and each trial draws from its own per-step stream: trial 2 alone gives the bits it gives
+    among trials 0..2."""
+    data = load_images("geomnist", train_per_class=4, test_per_class=2)
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Linear(1024, 8), torch.nn.Linear(8, 3)
+
+        def forward(self, x):
+            return self.b(torch.nn.functional.dropout(self.a(x.flatten(1)), 0.5, self.training))
+
+    assert vmap_supported(Net(), data.x_train[:2]) == "its forward draws random numbers"
+    kw = dict(study="d", iterations=5, lr=0.05, batch=2, dtype="float32")
+    both = train_trials(Net, data, tmp_path / "all", trials=[0, 1, 2], **kw)
+    alone = train_trials(Net, data, tmp_path / "one", trials=[2], **kw)
+    assert both.strategy == alone.strategy == "loop"
+    logits = [read_log(r.steps_log).to_pandas() for r in (both, alone)]
+    mine = logits[0][logits[0].trial == 2].reset_index(drop=True)
+    assert mine[["y_logit0", "y_logit1", "y_logit2"]].equals(
+        logits[1][["y_logit0", "y_logit1", "y_logit2"]])
+    with pytest.raises(ValueError, match="draws random numbers"):
+        train_trials(Net, data, tmp_path / "v", trials=[0], strategy="vmap", **kw)

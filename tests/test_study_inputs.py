@@ -154,6 +154,8 @@ def _truncate(path):
                 for c in ("dog", "owl")], {}, "holds 1 class folder"),
     (None, dict(data={"train_per_class": 9}), "train_per_class 9"),
     (None, dict(lesde={"enabled": True, "batch": 1}), "BatchNorm"),
+    (None, dict(model={"name": "models.py:Mlp"}, lesde={"enabled": True, "strategy": "vmap"}),
+     "vmap cannot train this model: it has random layers"),
     (None, dict(train={"batch": 11}), "last minibatch of one image"),
 ])
 def test_imagefolder_problems_are_refused_before_any_job(workdir, edit, over, message):

@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import torch
 
-INIT, SAMPLE, NOISE, SUBSET = 1, 2, 3, 4
+INIT, SAMPLE, NOISE, SUBSET, DRAWS = 1, 2, 3, 4, 5  # DRAWS: dropout and other draws in a step
 
 
 def seed_sequence(seed: int, experiment: str, trial: int, stream: int) -> np.random.SeedSequence:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,13 +30,35 @@ RANDOM_LAYERS = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaD
                  nn.FeatureAlphaDropout)
 
 
-def vmap_supported(model: nn.Module) -> str | None:
-    """None when the vmap path is correct for ``model``, else why not."""
+def draws_random(model: nn.Module, x: torch.Tensor) -> bool:
+    """Does a training-mode forward draw random numbers from torch (``F.dropout`` inside
+    ``forward``, noise layers)? Two forwards of a copy from two seeds differ."""
+    twin = copy.deepcopy(model).train()
+    outs = []
+    with torch.random.fork_rng(devices=[]), torch.no_grad():
+        for seed in (1, 2):
+            torch.manual_seed(seed)
+            outs.append(twin(x))
+    return not torch.equal(*outs)
+
+
+def vmap_supported(model: nn.Module, sample: torch.Tensor | None = None) -> str | None:
+    """None when the vmap path is correct for ``model``, else why not (``sample``: a batch
+    of the data, to find random draws inside ``forward`` that no layer type shows)."""
     if any(True for _ in model.buffers()):
         return "it has buffers (e.g. BatchNorm running statistics)"
     if any(isinstance(m, RANDOM_LAYERS) and m.p > 0 for m in model.modules()):
         return "it has random layers (dropout)"
+    if sample is not None and draws_random(model, sample):
+        return "its forward draws random numbers"
     return None
+
+
+def draw_seed(base: int, step: int) -> int:
+    """The seed of one trial's random draws in one step: a pure function of the trial's own
+    stream and the step, so a trial's dropout masks do not depend on the other trials."""
+    state = np.random.SeedSequence([base, step]).generate_state(1, np.uint64)[0]
+    return int(state) & 0x7FFF_FFFF_FFFF_FFFF
 
 
 class Trials:
@@ -59,20 +82,30 @@ class LoopTrials(Trials):
     strategy = "loop"
 
     def __init__(self, models: Sequence[nn.Module], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0) -> None:
+                 weight_decay: float = 0.0, draw_seeds: Sequence[int] | None = None) -> None:
+        """``draw_seeds``: one per trial; each step seeds torch's generators from (the trial's
+        seed, the step) before that trial's forward (the caller's state is kept)."""
         self.models = list(models)
         self.opts = [torch.optim.SGD(m.parameters(), lr=lr, momentum=momentum,
                                      weight_decay=weight_decay, foreach=False)
                      for m in self.models]
+        self.draw_seeds = list(draw_seeds) if draw_seeds is not None else None
+        self.t = 0
 
     def step(self, x, y):
         out = []
-        for model, opt, xm, ym in zip(self.models, self.opts, x, y):
-            opt.zero_grad(set_to_none=True)
-            logits = model(xm)
-            F.cross_entropy(logits, ym).backward()
-            opt.step()
-            out.append(logits.detach())
+        devices = [x.device] if x.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, enabled=self.draw_seeds is not None,
+                                   device_type="cuda" if devices else None):
+            for i, (model, opt, xm, ym) in enumerate(zip(self.models, self.opts, x, y)):
+                if self.draw_seeds is not None:
+                    torch.manual_seed(draw_seed(self.draw_seeds[i], self.t))
+                opt.zero_grad(set_to_none=True)
+                logits = model(xm)
+                F.cross_entropy(logits, ym).backward()
+                opt.step()
+                out.append(logits.detach())
+        self.t += 1
         return torch.stack(out)
 
     @torch.no_grad()
@@ -140,13 +173,18 @@ class VmapTrials(Trials):
 
 
 def make_trials(models: Sequence[nn.Module], strategy: str, lr: float, momentum: float = 0.0,
-                weight_decay: float = 0.0) -> Trials:
+                weight_decay: float = 0.0, sample: torch.Tensor | None = None,
+                draw_seeds: Sequence[int] | None = None) -> Trials:
     """``vmap``, ``loop`` or ``auto``: vmap where :func:`vmap_supported`, else the loop (on
     the 2-core CPU of ``make bench`` vmap trains 32 SimpleConv trials 2.7x (float64) to 5.5x
     (float32) faster than the loop)."""
     if strategy not in ("auto", "vmap", "loop"):
         raise ValueError(f"unknown strategy {strategy!r}: auto, vmap or loop")
+    why = vmap_supported(models[0], sample)
     if strategy == "auto":
-        strategy = "loop" if vmap_supported(models[0]) else "vmap"
-    cls = VmapTrials if strategy == "vmap" else LoopTrials
-    return cls(models, lr, momentum, weight_decay)
+        strategy = "loop" if why else "vmap"
+    if strategy == "vmap":
+        if why:
+            raise ValueError(f"the vmap strategy cannot train this model: {why} (use loop)")
+        return VmapTrials(models, lr, momentum, weight_decay)
+    return LoopTrials(models, lr, momentum, weight_decay, draw_seeds)

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from ..models.names import as_factory
 from ..runtime import numerics, resolve_device, torch_dtype
 from .logs import eval_iterations
-from .seeds import INIT, SAMPLE, numpy_rng, torch_seed
+from .seeds import DRAWS, INIT, SAMPLE, numpy_rng, torch_seed
 from .trial_models import Trials, make_trials
 from .writer import LogWriter
 
@@ -104,7 +104,9 @@ def train_trials(model_factory, data, stem: str | os.PathLike, *, study: str,
             device=dev)  # (iterations, M, batch)
         models = [factory.build(torch_seed(seed, study, t, INIT)).to(device=dev, dtype=dt)
                   for t in trials]
-        engine = make_trials(models, strategy, lr, momentum, weight_decay)
+        engine = make_trials(models, strategy, lr, momentum, weight_decay,
+                             sample=x_train[:2],
+                             draw_seeds=[torch_seed(seed, study, t, DRAWS) for t in trials])
         meta = dict(metadata or {}, study=study, model=factory.name,
                     model_kwargs=dict(factory.kwargs), dataset=getattr(data, "name", None),
                     strategy=engine.strategy, lr=lr, batch=batch, momentum=momentum,
@@ -112,6 +114,10 @@ def train_trials(model_factory, data, stem: str | os.PathLike, *, study: str,
                     logged="probes" if probe_per_class else "sampled",
                     probe_per_class=probe_per_class, n_train=len(y_train), n_val=len(y_val))
         evals = set(eval_iterations(iterations, eval_every).tolist())
+        print(f"study {study}: {factory.name} on {meta['dataset']} ({len(y_train)} training "
+              f"images, {data.n_classes} classes); trials {trials[0]}..{trials[-1]} as "
+              f"{engine.strategy}; {iterations} iterations of batch {batch}; device {dev}, "
+              f"dtype {dtype}, {torch.get_num_threads()} threads", file=sys.stderr, flush=True)
         bar = tqdm(total=iterations, file=sys.stderr, mininterval=10, desc=study, unit="itr")
         t0 = time.perf_counter()
         with LogWriter(stem, n_classes=data.n_classes, trials=trials, iterations=iterations,

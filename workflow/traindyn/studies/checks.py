@@ -65,7 +65,8 @@ def model_and_data_errors(name: str, study: Mapping[str, Any], workdir: Path) ->
                         image_size=size, key=f"{key}.model", workdir=workdir,
                         sample=sample_images(study, channels, size))
     if not errs:
-        errs = batch_errors(name, study, workdir)
+        errs = batch_errors(name, study, workdir) + strategy_errors(name, study, workdir,
+                                                                     channels, size)
     if not errs and study["instability"]["enabled"]:
         errs = layer_errors(name, study, workdir)
     return errs
@@ -93,6 +94,25 @@ def sample_images(study: Mapping[str, Any], channels: int, size) -> "torch.Tenso
             a = np.asarray(im.convert("L" if channels == 1 else "RGB"), dtype=np.float32) / 255
         arrays.append(a[..., None] if a.ndim == 2 else a)
     return _tensor(arrays, tuple(size), channels, d["root"])
+
+
+def strategy_errors(name: str, study: Mapping[str, Any], workdir: Path, channels: int,
+                    size) -> list[str]:
+    """``lesde.strategy: vmap`` for a model that vmap cannot train (buffers, random draws)."""
+    les = study["lesde"]
+    if not (les["enabled"] and les["strategy"] == "vmap"):
+        return []
+    import torch
+
+    from ..lesde.trial_models import vmap_supported
+    from ..models.names import resolve_model
+
+    model = resolve_model(study["model"]["name"], study["model"]["kwargs"],
+                          workdir=workdir).build(0)
+    sample = torch.zeros(2, channels, *size, dtype=next(model.parameters()).dtype)
+    why = vmap_supported(model, sample)
+    return [f"studies.{name}.lesde.strategy vmap cannot train this model: {why} (use loop or "
+            "auto)"] if why else []
 
 
 def batch_errors(name: str, study: Mapping[str, Any], workdir: Path) -> list[str]:
