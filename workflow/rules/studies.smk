@@ -30,12 +30,12 @@ rule study_copies:
         "results/benchmarks/study_copies/{study}/seed{seed}.tsv"
     conda:
         ENV
-    threads: config["instab"]["threads"]
+    threads: lambda w: STUDIES[w.study]["train"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(STUDIES[w.study], "copies", BUDGET),
     params:
-        threads=config["instab"]["threads"],  # the bits follow it, not --cores
+        threads=lambda w: STUDIES[w.study]["train"]["threads"],  # bits follow it, not --cores
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
@@ -59,12 +59,12 @@ rule study_divisor:
         "results/benchmarks/study_divisor/{study}/n{n}.tsv"
     conda:
         ENV
-    threads: config["instab"]["threads"]
+    threads: lambda w: STUDIES[w.study]["train"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(STUDIES[w.study], "divisor", BUDGET),
     params:
-        threads=config["instab"]["threads"],  # the bits follow it, not --cores
+        threads=lambda w: STUDIES[w.study]["train"]["threads"],  # bits follow it, not --cores
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
@@ -88,14 +88,14 @@ rule study_trials:
         "results/benchmarks/study_trials/{study}/{setting}/trials{lo}-{hi}.tsv"
     conda:
         ENV
-    threads: config["instab"]["threads"]
+    threads: lambda w: STUDIES[w.study]["train"]["threads"]
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(
             STUDIES[w.study], "trials", BUDGET, int(w.hi) - int(w.lo)
         ),
     params:
-        threads=config["instab"]["threads"],
+        threads=lambda w: STUDIES[w.study]["train"]["threads"],
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="lesde.trials:trials_run",
         kwargs=lambda w: dict(
