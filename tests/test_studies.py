@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
+import numpy as np
 import pytest
 import yaml
 from snakemake.utils import validate
@@ -141,6 +142,16 @@ def test_a_study_runs_end_to_end_and_replans_only_itself(workdir):
     assert {r["kind"] for r in rows} == {"study"}
     assert "## Studies" in (workdir / "figures/claims.md").read_text()
     assert planned_jobs(workdir) == {}
+    # the watched layers and the metrics are read from the snapshots: no training job
+    config["studies"]["geo"]["instability"].update(layers=["*", "fc"], metrics=["l2",
+                                                                               "relative_l1"])
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    plan = planned_jobs(workdir)
+    assert plan.get("study_divergence") == 3 and plan.get("study_instability") == 1, plan
+    assert not {"study_copies", "study_divisor", "study_trials"} & set(plan), plan
+    assert snakemake(workdir, "--cores", "2").returncode == 0
+    d = np.load(workdir / "results/studies/geo/copies/seed1.divergence.npz")
+    assert d["layer_0"].shape == d["layer_0_l2"].shape == (2, 3) and (d["layer_0"] >= 0).all()
     (workdir / "other.py").write_text(MODEL + "\n# edited\n")
     plan = planned_jobs(workdir)
     assert plan["study_copies"] == 2 and plan["study_trials"] == 1  # the cifar study's only

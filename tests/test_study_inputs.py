@@ -312,3 +312,45 @@ def test_two_and_four_class_folders_end_to_end_and_an_edited_image_replans_its_s
     plan = planned_jobs(workdir)
     assert plan["study_copies"] == 2 and plan["study_trials"] == 1, plan
     assert plan["study_instability"] == 1 and plan.get("study_lesde_phase") is None, plan
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+@pytest.mark.parametrize("model", ["dropout", "cifar_resnet"])
+def test_divergence_from_snapshots_equals_the_inline_values_bit_for_bit(tmp_path, model):
+    """The copies' weights written once (safetensors, training dtype) give the divergence that
+    training computed inline, to the last bit; the library reads them back."""
+    from traindyn import snapshots
+    from traindyn.extraction import divergences
+    from traindyn.models.names import resolve_model
+
+    if model == "dropout":
+        make, data, layers = (lambda: nn.Sequential(nn.Flatten(), nn.Linear(16, 32),
+                                                    nn.Dropout(0.5), nn.ReLU(),
+                                                    nn.Linear(32, 3))), _data(), ["1.weight", "4"]
+    else:
+        make = resolve_model("cifar_resnet", {"depth": 8, "width": 4, "in_channels": 1,
+                                              "n_classes": 3})
+        data, layers = _data(1, 8, 24), ["fc_w", "layer2.0.conv1"]
+    path = tmp_path / "run.safetensors"
+    writer = snapshots.SnapshotWriter(path, tmp_path / "work", ks=[1, 3, 1], meta={"seed": 1})
+    saves = []
+
+    def snapshot(states, step, epoch):
+        writer.add(len(saves), step, epoch, states)
+        saves.append(step)
+
+    result = train_copies(make, data, [1, 3], lr=0.05, epochs=3, batch=8, seed=1,
+                          layers=[layers[0], layers[1]], snapshot=snapshot)
+    writer.close(len(saves))
+    extracted = divergences(str(path), layers)
+    for layer in layers:
+        assert np.array_equal(extracted[layer]["relative_l1"], result.divergence[layer])
+    assert [s["step"] for s in snapshots.list_snapshots(path)] == saves == list(
+        result.divergence_steps)
+    net = make()
+    snapshots.load_into(net, path, save=-1, copy=1)
+    name = "4.weight" if model == "dropout" else "fc_w"
+    assert torch.equal(dict(net.named_parameters())[name],
+                       snapshots.load_snapshot(path, -1, 1)[name])

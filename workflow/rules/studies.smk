@@ -23,7 +23,7 @@ rule study_copies:
         code_model=STUDY_MODEL_FILES,
     output:
         out="results/studies/{study}/copies/seed{seed}.parquet",
-        divergence="results/studies/{study}/copies/seed{seed}.divergence.npz",
+        snapshots="results/studies/{study}/copies/seed{seed}.snapshots.safetensors",
     log:
         "results/logs/studies/{study}/copies/seed{seed}.log",
     benchmark:
@@ -52,7 +52,7 @@ rule study_divisor:
         code_model=STUDY_MODEL_FILES,
     output:
         out="results/studies/{study}/lr/n{n}.parquet",
-        divergence="results/studies/{study}/lr/n{n}.divergence.npz",
+        snapshots="results/studies/{study}/lr/n{n}.snapshots.safetensors",
     log:
         "results/logs/studies/{study}/lr/n{n}.log",
     benchmark:
@@ -70,6 +70,31 @@ rule study_divisor:
         kwargs=lambda w: dict(
             study_spec.divisor_kwargs(w.study, STUDIES[w.study], int(w.n)),
             gpus=STUDIES[w.study]["train"]["gpu"],
+        ),
+    script:
+        STEP
+
+
+# An extraction step: the watched layers and the metrics read the snapshots, so changing
+# them reruns this and what is built on it, never the training.
+rule study_divergence:
+    input:
+        snapshots="results/studies/{study}/{run}.snapshots.safetensors",
+        code=step_code("extraction:divergence_step"),
+    output:
+        out="results/studies/{study}/{run}.divergence.npz",
+    log:
+        "results/logs/studies/{study}/{run}.divergence.log",
+    wildcard_constraints:
+        run=r"copies/seed\d+|lr/n\d+",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="extraction:divergence_step",
+        kwargs=lambda w: dict(
+            layers=STUDIES[w.study]["instability"]["layers"],
+            metrics=STUDIES[w.study]["instability"]["metrics"],
         ),
     script:
         STEP
@@ -138,10 +163,9 @@ rule study_lesde_summary:
 rule study_instability:
     input:
         runs=lambda w: study_spec.copies_outputs(w.study, STUDIES[w.study]),
-        divergences=lambda w: [
-            p.replace(".parquet", ".divergence.npz")
-            for p in study_spec.copies_outputs(w.study, STUDIES[w.study])
-        ],
+        divergences=lambda w: study_spec.divergence_outputs(
+            study_spec.copies_outputs(w.study, STUDIES[w.study])
+        ),
         code=step_code("studies.figures:build_instability"),
     output:
         md="figures/studies/{study}/table1_accuracy.md",
@@ -174,10 +198,9 @@ rule study_instability:
 rule study_divisors_figure:
     input:
         runs=lambda w: study_spec.divisor_outputs(w.study, STUDIES[w.study]),
-        divergences=lambda w: [
-            p.replace(".parquet", ".divergence.npz")
-            for p in study_spec.divisor_outputs(w.study, STUDIES[w.study])
-        ],
+        divergences=lambda w: study_spec.divergence_outputs(
+            study_spec.divisor_outputs(w.study, STUDIES[w.study])
+        ),
         code=step_code("studies.figures:build_divisors"),
     output:
         pdf="figures/studies/{study}/fig2_divergence.pdf",

@@ -71,6 +71,20 @@ def build_copies(model_factory: ModelFactory | Callable, ks: Sequence[int], seed
     return SequentialCopies([copy.deepcopy(base) for _ in ks], channels_last=False)
 
 
+def copy_states(model) -> list[dict[str, torch.Tensor]]:
+    """Every copy's named parameters and buffers (a grouped model's split along its copies),
+    detached copies on the CPU, named as in one copy's network."""
+    from ..snapshots import copy_tensors
+    from .optimizer import split
+
+    if isinstance(model, SequentialCopies):
+        return [copy_tensors(net) for net in model.nets]
+    named = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+    return [{n: split(t, model.copies)[c].detach().to("cpu").clone().contiguous()
+             if t.ndim > 0 else t.detach().to("cpu").clone() for n, t in named.items()}
+            for c in range(model.copies)]
+
+
 def _on(images: ImageData, device: torch.device, dtype: torch.dtype) -> ImageData:
     return ImageData(images.x_train.to(device=device, dtype=dtype), images.y_train.to(device),
                      images.x_test.to(device=device, dtype=dtype), images.y_test.to(device),
@@ -92,14 +106,16 @@ def train_copies(model_factory: ModelFactory | Callable[[], torch.nn.Module],
                  milestones: Sequence[int] = (), seed: int = 0, layers: Sequence[str] = (),
                  divergence_every: int | None = None, test_batch: int = 1000,
                  augment: bool = False, dtype: str = "float32", device: str = "cpu",
-                 gpus: int = 0) -> CopiesResult:
+                 gpus: int = 0, snapshot: Callable | None = None) -> CopiesResult:
     """Train one copy per k in ``ks`` (which must hold 1) plus the null control on the same
     seeded minibatches for ``epochs`` epochs (lr / 10 at each milestone). ``data``: an
     :class:`~traindyn.data.images.ImageSet` (``augment``: the CIFAR crop and flip) or the SI
     runs' :class:`~traindyn.instab.data.ImageData`. ``layers``: parameter or layer names whose
     weight divergence from the first k = 1 copy is recorded every ``divergence_every`` steps (by
-    default after every epoch). Runs with deterministic kernels and TF32 off; the caller's torch
-    settings are restored afterwards."""
+    default after every epoch). ``snapshot(states, step, epoch)``, if given, is called at the
+    same points with every copy's parameters and buffers ({name: tensor} per copy, on the
+    CPU). Runs with deterministic kernels and TF32 off; the caller's torch settings are
+    restored afterwards."""
     ks = [int(k) for k in ks]
     if 1 not in ks:
         raise ValueError(f"ks {ks} must include 1: the k = 1 copy is plain SGD and the twin of "
@@ -111,27 +127,31 @@ def train_copies(model_factory: ModelFactory | Callable[[], torch.nn.Module],
                      torch_dtype(dtype))
         model = build_copies(model_factory, copies, seed, torch_dtype(dtype), dev)
         opt = optimizer(model, copies, lr, momentum, weight_decay, nesterov)
-        steps, div_steps, divs = [0], [], {layer: [] for layer in layers}
+        steps, now, div_steps, divs = [0], [0], [], {layer: [] for layer in layers}
+        watch = bool(layers) or snapshot is not None
 
         def record():
             div_steps.append(steps[0])
             for layer, d in _divergences(model, layers, first_k1).items():
                 divs[layer].append(d)
+            if snapshot is not None:
+                snapshot(copy_states(model), steps[0], now[0])
 
         def on_step():
             steps[0] += 1
-            if layers and divergence_every and steps[0] % divergence_every == 0:
+            if watch and divergence_every and steps[0] % divergence_every == 0:
                 record()
 
         per_epoch = []
         bar = progress(epochs, 0, f"{len(copies)} copies")
         for epoch in range(epochs):
+            now[0] = epoch
             loss, train_acc = train_epoch(model, opt, images, batch, seed, epoch, lr,
                                           milestones, on_step)
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
             per_epoch.append((acc, loss, train_acc,
                               copies_identical(model, first_k1, len(copies) - 1)))
-            if layers and not divergence_every:
+            if watch and not divergence_every:
                 record()
             bar.update()
             bar.set_postfix_str(f"test acc {np.round(acc, 4).tolist()}", refresh=False)
@@ -158,30 +178,35 @@ def _announce(study, model, images, dev, dtype, ks, epochs, batch, layout) -> No
           file=sys.stderr, flush=True)
 
 
-def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, data: dict,
+def copies_run(out: str, snapshots: str, *, model: str, model_kwargs: dict, data: dict,
                study: str, ks: Sequence[int], seed: int, lr: float, epochs: int,
                batch: int = 128, momentum: float = 0.0, weight_decay: float = 0.0,
                nesterov: bool = False, milestones: Sequence[int] = (),
-               layers: Sequence[str] = (), divergence_every: int | None = None,
+               tensors: Sequence[str] | None = None, divergence_every: int | None = None,
                test_batch: int = 1000, augment: bool = False, dtype: str = "float32",
                device: str = "cpu", gpus: int = 0) -> None:
     """One seed of a study's copies, with plain arguments (for a pipeline rule): ``out`` in the
     SI Table 1 runs' Parquet layout (read back by
     :func:`traindyn.instab.outputs.read_table1_run`; the model's name in the activation column)
-    and ``divergence`` (.npz: ``steps``, ``ks``, one (points, copies) array per layer). The job
-    runs in the frame of :mod:`traindyn.jobs` (it owns ``<out>.work``, tied to its
-    fingerprint); it does not checkpoint (a rerun starts over and ends with the same bytes)."""
+    and ``snapshots``: every copy's parameters and buffers (or only ``tensors``, names or layer
+    names) every ``divergence_every`` steps or after every epoch, with the run's end record
+    (classes, test images, logit health) in its metadata (:mod:`traindyn.snapshots`); the
+    divergences are extracted from it (:mod:`traindyn.extraction`). The job runs in the frame of
+    :mod:`traindyn.jobs` (it owns ``<out>.work``, tied to its fingerprint); it does not
+    checkpoint (a rerun starts over and ends with the same bytes)."""
     # the arguments alone, before the imports below add their names to locals()
-    params = {k: v for k, v in locals().items() if k not in ("out", "divergence", "gpus")}
+    params = {k: v for k, v in locals().items() if k not in ("out", "snapshots", "gpus")}
     import json
 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ..atomic import atomic_path, save_npz
+    from ..atomic import atomic_path
     from ..data.images import load_images
+    from ..extraction import tensor_name
     from ..jobs import resumable_job
     from ..models.names import resolve_model
+    from ..snapshots import SnapshotWriter
     from ..workdir import run_fingerprint
     from .outputs import check_table1_rows
 
@@ -195,23 +220,33 @@ def copies_run(out: str, divergence: str, *, model: str, model_kwargs: dict, dat
         _announce(study, model, images, dev, dtype, ks, epochs, batch,
                   "sequential copies" if factory.copies_layout is None
                   else "the network's own copies layout")
-        result = train_copies(factory, images, ks, lr=lr, epochs=epochs, batch=batch,
-                              momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
-                              milestones=milestones, seed=seed, layers=layers,
-                              divergence_every=divergence_every, test_batch=test_batch,
-                              augment=augment, dtype=dtype, device=str(dev), gpus=gpus)
-        rows = result.table1_rows(seed, model)
-        check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
         meta = job.provenance(dict(study=study, model=model, ks=list(ks), epochs=epochs), dtype,
                               run=fingerprint["params"])
+        writer = SnapshotWriter(snapshots, job.path, ks=[*ks, 1],
+                                meta=dict(provenance=meta, seed=seed, lr=lr, dtype=dtype))
+        saves = [0]
+
+        def snapshot(states, step, epoch):
+            if tensors is not None:
+                names = [tensor_name(t, list(states[0])) for t in tensors]
+                states = [{n: st[n] for n in names} for st in states]
+            writer.add(saves[0], step, epoch, states)
+            saves[0] += 1
+
+        result = train_copies(factory, images, ks, lr=lr, epochs=epochs, batch=batch,
+                              momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
+                              milestones=milestones, seed=seed,
+                              divergence_every=divergence_every, test_batch=test_batch,
+                              augment=augment, dtype=dtype, device=str(dev), gpus=gpus,
+                              snapshot=snapshot)
+        rows = result.table1_rows(seed, model)
+        check_table1_rows([(r[5], r[2]) for r in rows], ks, epochs, out)
         table = pa.table({c: [r[i] for r in rows] for i, c in enumerate(TABLE1_COLUMNS)})
+        writer.meta["end"] = dict(n_classes=images.n_classes, n_test=len(images.y_test),
+                                  logit_zero=result.logit_zero.tolist(),
+                                  logit_spread=result.logit_spread.tolist())
         job.check()
+        writer.close(saves[0])
         with atomic_path(out) as tmp:
             pq.write_table(table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()}),
                            tmp)
-        save_npz(divergence, steps=result.divergence_steps, ks=np.asarray(result.ks),
-                 layers=np.asarray(list(layers), dtype=str),
-                 n_classes=np.int64(images.n_classes), n_test=np.int64(len(images.y_test)),
-                 logit_zero=result.logit_zero, logit_spread=result.logit_spread,
-                 **{f"layer_{i}": result.divergence[layer] for i, layer in enumerate(layers)},
-                 provenance=json.dumps(meta))

@@ -167,6 +167,7 @@ def plan_errors(name: str, study: Mapping[str, Any], cap: int | None,
                     f"and divisors.ns plan {jobs:,} jobs, more than {MAX_JOBS:,}; raise "
                     "lesde.trials_per_job or lower the counts")
         return errs  # the runtime of each of so many jobs is beside the point
+    errs += snapshot_errors(name, study, budget)
     if cap is None:
         return errs
     kinds = ([("copies", 0), *([("divisor", 0)] if inst["divisors"]["ns"] else [])]
@@ -183,3 +184,63 @@ def plan_errors(name: str, study: Mapping[str, Any], cap: int | None,
                         "from a saved state, so make it smaller (fewer epochs, iterations or "
                         "trials per job)")
     return errs
+
+
+def snapshot_saves(study: Mapping[str, Any], kind: str) -> int | None:
+    """Saves of one copies (or divisor) job's snapshots; None where the data's size is only
+    known to the job."""
+    inst, t = study["instability"], study["train"]
+    cost = job_cost(study, kind)
+    if cost is None:
+        return None
+    steps = cost[1]
+    return steps // inst["divergence_every"] if inst["divergence_every"] else t["epochs"]
+
+
+def snapshot_bytes_of(study: Mapping[str, Any]) -> int:
+    """Bytes of every snapshot file of the study (its copies and divisor jobs)."""
+    from ..snapshots import snapshot_bytes
+
+    inst, t = study["instability"], study["train"]
+    if not inst["enabled"]:
+        return 0
+    total = 0
+    for kind, jobs, copies in (("copies", len(inst["seeds"]), len(inst["ks"]) + 1),
+                               ("divisor", len(inst["divisors"]["ns"]), 3)):
+        saves = snapshot_saves(study, kind) if jobs else 0
+        if not saves:
+            continue
+        numel = _numel(study, t["batch"])
+        if inst["snapshots"]["tensors"] == "watched":
+            numel = min(numel, _watched_numel(study))
+        total += jobs * snapshot_bytes(numel, copies, saves, t["dtype"])
+    return total
+
+
+def _watched_numel(study: Mapping[str, Any]) -> int:
+    from ..models.names import resolve_model
+
+    net = resolve_model(study["model"]["name"], study["model"]["kwargs"]).build(0)
+    state = {**dict(net.named_parameters()), **dict(net.named_buffers())}
+    total = 0
+    for layer in study["instability"]["layers"]:
+        if layer == "*":
+            return sum(t.numel() for t in state.values())
+        total += (state.get(layer) if layer in state else state[f"{layer}.weight"]).numel()
+    return total
+
+
+def snapshot_errors(name: str, study: Mapping[str, Any], budget: Mapping[str, Any]) -> list[str]:
+    try:
+        size = snapshot_bytes_of(study)
+    except Exception:  # a broken model spec: the study's checks name it
+        return []
+    limit = budget["snapshot_gib"] * 1024**3
+    if size <= limit:
+        return []
+    key = f"studies.{name}"
+    return [f"{key}: the weight snapshots of its copies would take about {size / 1024**3:.1f} "
+            f"GiB, more than budget.snapshot_gib ({budget['snapshot_gib']:g}); set "
+            f"{key}.instability.snapshots.tensors: watched (only the layers), raise "
+            f"{key}.instability.divergence_every, lower train.epochs or instability.seeds, or "
+            "raise budget.snapshot_gib"]

@@ -152,7 +152,7 @@ def layer_errors(name: str, study: Mapping[str, Any], workdir: Path) -> list[str
                           workdir=workdir).build(0)
     params = {n for n, _ in model.named_parameters()}
     params |= {n for n, m in model.named_modules() if getattr(m, "weight", None) is not None}
-    missing = [layer for layer in layers if layer not in params]
+    missing = [layer for layer in layers if layer not in params and layer != "*"]
     if missing:
         return [f"studies.{name}.instability.layers {missing} are not parameters or weighted "
                 f"layers of the model (e.g. {sorted(params)[:4]})"]

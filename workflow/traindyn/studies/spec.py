@@ -129,8 +129,10 @@ def copies_seeds(study: Mapping[str, Any]) -> list[int]:
 
 def _copies(name: str, study: Mapping[str, Any], seed: int, ks: list[int], lr: float) -> dict:
     inst = study["instability"]
+    # all tensors kept: the watched layers are the extraction's business, not the training's
+    tensors = list(inst["layers"]) if inst["snapshots"]["tensors"] == "watched" else None
     return dict(**model_args(study), data=data_kwargs(name, study), study=name, ks=ks, seed=seed,
-                **dict(recipe(study), lr=lr), layers=list(inst["layers"]),
+                **dict(recipe(study), lr=lr), tensors=tensors,
                 divergence_every=inst["divergence_every"], test_batch=inst["test_batch"],
                 augment=inst["augment"])
 
@@ -211,6 +213,11 @@ def copies_outputs(name: str, study: Mapping[str, Any]) -> list[str]:
 
 def divisor_outputs(name: str, study: Mapping[str, Any]) -> list[str]:
     return [f"{root(name)}/lr/n{n}.parquet" for n in divisors(study)]
+
+
+def divergence_outputs(runs: list[str]) -> list[str]:
+    """The divergence extracted from each run's snapshots."""
+    return [p.replace(".parquet", ".divergence.npz") for p in runs]
 
 
 def lesde_logs(name: str, study: Mapping[str, Any], setting: str, kind: str) -> list[str]:
