@@ -172,14 +172,41 @@ def test_copy_divergence_compares_two_different_copies():
 
 
 def test_fig2_run_records_the_divergence_of_its_two_copies(tmp_path):
+    """The run writes snapshots; the extraction step gives, bit for bit, the divergence the run
+    used to compute inline (replayed here step by step with the same library calls)."""
+    from itertools import islice
+
     from lesde_fixtures import geomnist_cache
+    from traindyn.instab.data import minibatches
+    from traindyn.instab.steps import fig2_divergence, load_data
+    from traindyn.instab.train import NetSpec, build, loss_and_step, optimizer
 
     data = geomnist_cache(tmp_path / "g.npz", n_train=8, n_val=4)
-    kw = dict(dataset="geomnist", n=1, base_lr=0.1, saves=4, layer="layer2.0.conv1", seed=1,
+    kw = dict(dataset="geomnist", n=2, base_lr=0.1, saves=4, seed=1,
               network=dict(depth=8, width=4, swish_beta=5.0), weight_decay=5e-4, batch=8,
               dtype="float32", device="cpu", deterministic=True)
-    fig2_run(str(tmp_path / "k13.npz"), data, ks=[1, 3], **kw)
-    fig2_run(str(tmp_path / "k11.npz"), data, ks=[1, 1], **kw)
+    for ks in ([1, 3], [1, 1]):
+        snaps = str(tmp_path / f"k{ks[0]}{ks[1]}.snapshots.safetensors")
+        fig2_run(snaps, data, ks=ks, **kw)
+        fig2_divergence(snaps, str(tmp_path / f"k{ks[0]}{ks[1]}.npz"), layer="layer2.0.conv1")
     d13, d11 = np.load(tmp_path / "k13.npz"), np.load(tmp_path / "k11.npz")
     assert d13["divergence"].shape == (4,) and np.all(d11["divergence"] == 0.0)
     assert d13["divergence"][-1] > 0 and d13["divergence"][-1] < 1e-3  # rounding, amplified
+    # the inline computation: the watched layer after the first update and every n updates
+    with torch.random.fork_rng():
+        images = load_data("geomnist", data, None, False, torch.float32, torch.device("cpu"))
+        model = build(NetSpec(8, 4, "swish", 5.0), images, [1, 3], 1, torch.float32, "cpu")
+        opt = optimizer(model, [1, 3], 0.1 / 2, 0.0, 5e-4, False)
+        inline, step, epoch = [], 0, 0
+        while step < 8:
+            for x, y in islice(minibatches(images, 8, 1, epoch), None):
+                loss_and_step(model, opt, x, y)
+                step += 1
+                if step == 1:
+                    floor = copy_divergence(model, "layer2.0.conv1")
+                if step % 2 == 0:
+                    inline.append(copy_divergence(model, "layer2.0.conv1"))
+                if step == 8:
+                    break
+            epoch += 1
+    assert d13["floor"] == floor and np.array_equal(d13["divergence"], inline)

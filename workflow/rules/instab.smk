@@ -74,7 +74,7 @@ rule instab_fig2_run:
         unpack(partial(instab_plan.cache, config)),
         code=step_code("instab.steps:fig2_run"),
     output:
-        out="results/instab/fig2/{dtype}/n{n}.npz",
+        out="results/instab/fig2/{dtype}/n{n}.snapshots.safetensors",
     log:
         "results/logs/instab/fig2/{dtype}/n{n}.log",
     benchmark:
@@ -95,9 +95,32 @@ rule instab_fig2_run:
         kwargs=lambda w: dict(
             n=int(w.n),
             dtype=w.dtype,
-            **{k: v for k, v in INSTAB["fig2"].items() if k != "ns"},
+            **instab_plan.fig2_run_args(INSTAB["fig2"]),
             **INSTAB_COMMON,
         ),
+    script:
+        STEP
+
+
+# An extraction step: the watched layer is read from the run's snapshots, so changing it
+# reruns this and the figures, never the training.
+rule instab_fig2_divergence:
+    input:
+        snapshots="results/instab/fig2/{dtype}/n{n}.snapshots.safetensors",
+        code=step_code("instab.steps:fig2_divergence"),
+    output:
+        out="results/instab/fig2/{dtype}/n{n}.npz",
+    log:
+        "results/logs/instab/fig2/{dtype}/n{n}.divergence.log",
+    wildcard_constraints:
+        n=r"\d+",
+        dtype="bfloat16|float32|float64",
+    localrule: True
+    conda:
+        ENV
+    params:
+        step="instab.steps:fig2_divergence",
+        kwargs=dict(layer=INSTAB["fig2"]["layer"]),
     script:
         STEP
 

@@ -49,7 +49,45 @@ def checks(config: Config) -> list[str]:
                     f"to 0 for {ins['dataset']}")
     errs += copies_schedule_errors(t1["ks"], t1["stat_epochs"], t1["epochs"], t1["milestones"],
                                    "instab.table1.", "")
+    if config["targets"]["si_deep"] and not errs:
+        errs += fig2_snapshot_errors(config)
     return errs
+
+
+def fig2_snapshot_bytes(config: Config) -> int:
+    """Bytes of every Figure 2 run's snapshots (two copies, the first update and every save)."""
+    from ..models.builtin import cifar_resnet
+    from ..snapshots import snapshot_bytes
+    from .plan import fig2_jobs
+
+    ins = config["instab"]
+    f2, net = ins["fig2"], ins["network"]
+    channels = images(config)[0]
+    import torch
+
+    with torch.device("meta"):  # shapes only: a typo'd width must not allocate here
+        model = cifar_resnet(net["depth"], net["width"], channels,
+                             facts(ins["dataset"]).n_classes)
+    state = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+    if f2["snapshots"]["tensors"] == "watched":
+        numel = state[f"{f2['layer']}.weight"].numel()
+    else:
+        numel = sum(t.numel() for t in state.values())
+    return sum(snapshot_bytes(numel, 2, f2["saves"] + 1, job.dtype) for job in fig2_jobs(config))
+
+
+def fig2_snapshot_errors(config: Config) -> list[str]:
+    try:
+        size = fig2_snapshot_bytes(config)
+    except (RuntimeError, OverflowError):  # a network too large to describe: sizes refuse it
+        return []
+    limit = config["budget"]["snapshot_gib"]
+    if size <= limit * 1024**3:
+        return []
+    return [f"instab.fig2.saves, instab.fig2.ns, instab.precision, instab.network: the Figure 2 "
+            f"runs' weight snapshots would take about {size / 1024**3:.1f} GiB, more than "
+            f"budget.snapshot_gib ({limit:g}); set instab.fig2.snapshots.tensors: watched (only "
+            "the watched layer), fewer saves or runs, or raise budget.snapshot_gib"]
 
 
 def copies_schedule_errors(ks, stat_epochs: int, epochs: int, milestones, ks_prefix: str,

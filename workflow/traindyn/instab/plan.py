@@ -16,6 +16,14 @@ def fig2_runs(dtype: str, ns: Sequence[int]) -> list[str]:
     return [f"results/instab/fig2/{dtype}/n{n}.npz" for n in ns]
 
 
+def fig2_run_args(fig2: Mapping[str, Any]) -> dict:
+    """The training arguments of a Figure 2 run: not the watched layer (it is extracted from
+    the snapshots), unless only the watched layer is kept."""
+    args = {k: v for k, v in fig2.items() if k not in ("ns", "layer", "snapshots")}
+    watched = fig2["snapshots"]["tensors"] == "watched"
+    return dict(args, tensors=[fig2["layer"]] if watched else None)
+
+
 def fig2_jobs(config: Mapping[str, Any]) -> list[SimpleNamespace]:
     """Wildcards of every Figure 2 run (the figure's format and the precision extra's)."""
     ins = config["instab"]

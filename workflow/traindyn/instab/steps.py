@@ -137,13 +137,22 @@ def copy_divergence(model, layer: str, a: int = 0, b: int = 1) -> float:
 
 
 def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr: float,
-             saves: int, layer: str, ks: Sequence[int], seed: int, network: dict,
-             weight_decay: float, batch: int, dtype: str, device: str, deterministic: bool,
+             saves: int, ks: Sequence[int], seed: int, network: dict, weight_decay: float,
+             batch: int, dtype: str, device: str, deterministic: bool,
              root: str | None = None, download: bool = False, gpus: int = 0,
-             pixel_noise: float = 0.0, checkpoint_seconds: float = 300.0) -> None:
-    """Two copies (k = ks[0], ks[1]) with plain SGD at lr = base_lr / n; the configured layer's
-    weights after every n updates, for ``saves`` saves (saves * n updates, not n epochs). A
-    checkpoint is written at a save point once ``checkpoint_seconds`` have passed since the last."""
+             pixel_noise: float = 0.0, tensors: Sequence[str] | None = None,
+             checkpoint_seconds: float = 300.0) -> None:
+    """Two copies (k = ks[0], ks[1]) with plain SGD at lr = base_lr / n, for saves * n updates
+    (not n epochs). ``out``: the run's weight snapshots (:mod:`traindyn.snapshots`): both
+    copies' parameters and buffers (or only ``tensors``) after the first update (the rounding
+    floor) and after every n updates; the divergence of any layer is extracted from them
+    (:func:`fig2_divergence`). A checkpoint is written at a save point once
+    ``checkpoint_seconds`` have passed since the last; the saves made so far stay in the work
+    directory, so a resumed run ends with the same bytes."""
+    from ..extraction import tensor_name
+    from ..snapshots import SnapshotWriter
+    from .copies import copy_states
+
     dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
     with resumable_job(out + ".work", dev, fingerprint, deterministic) as job:
@@ -155,26 +164,36 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
         lr = base_lr / n
         opt = optimizer(model, list(ks), lr, 0.0, weight_decay, False)
         total = saves * n
+        writer = SnapshotWriter(out, job.path, ks=list(ks),
+                                meta=dict(n=n, lr=lr, base_lr=base_lr, n_saves=saves,
+                                          seed=seed, dtype=dtype))
         state = load_checkpoint(job, model, opt) or {
-            "step": 0, "epoch": 0, "in_epoch": 0, "div": [], "floor": None}
+            "step": 0, "epoch": 0, "in_epoch": 0, "saved": 0}
         step, epoch, in_epoch = state["step"], state["epoch"], state["in_epoch"]
-        div, floor = list(state["div"]), state["floor"]
+        saved = state["saved"]
         bar = progress(total, step, f"fig2 n={n}")
         last_save = time.monotonic()
 
         def progress_now() -> dict:
-            return {"step": step, "epoch": epoch, "in_epoch": in_epoch, "div": div,
-                    "floor": floor}
+            return {"step": step, "epoch": epoch, "in_epoch": in_epoch, "saved": saved}
+
+        def snapshot() -> int:
+            # the weights leave the device only here, at the first step and the saves
+            states = copy_states(model)
+            if tensors is not None:
+                names = [tensor_name(t, list(states[0])) for t in tensors]
+                states = [{k: st[k] for k in names} for st in states]
+            writer.add(saved, step, epoch, states)
+            return saved + 1
 
         while step < total:
             for x, y in islice(minibatches(images, batch, seed, epoch), in_epoch, None):
                 loss_and_step(model, opt, x, y)
                 step, in_epoch = step + 1, in_epoch + 1
-                # the watched layer leaves the device only here, at the first step and the saves
-                if floor is None:
-                    floor = copy_divergence(model, layer)
+                if step == 1:
+                    saved = snapshot()  # the rounding floor
                 if step % n == 0:
-                    div.append(copy_divergence(model, layer))
+                    saved = snapshot()
                     if time.monotonic() - last_save >= checkpoint_seconds and step < total:
                         save_checkpoint(job, model, opt, progress_now())
                         last_save = time.monotonic()
@@ -187,11 +206,25 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
                 epoch, in_epoch = epoch + 1, 0
             bar.update(step - bar.n)
         bar.close()
-        if len(div) != saves:
-            raise ValueError(f"Figure 2 run {out} is incomplete: {len(div)} of {saves} saves")
-        meta = job.provenance(dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves,
-                                   layer=layer, ks=list(ks), seed=seed, network=network), dtype,
-                              threads=fingerprint["threads"], run=fingerprint["params"])
+        if saved != saves + 1:
+            raise ValueError(f"Figure 2 run {out} is incomplete: {saved - 1} of {saves} saves")
+        writer.meta["provenance"] = job.provenance(
+            dict(dataset=dataset, n=n, base_lr=base_lr, saves=saves, ks=list(ks), seed=seed,
+                 network=network), dtype, threads=fingerprint["threads"],
+            run=fingerprint["params"])
         job.check()
-        save_npz(out, divergence=np.asarray(div), floor=floor, lr=lr, n=n, saves=saves,
-                 provenance=json.dumps(meta))
+        writer.close(saved)
+
+
+def fig2_divergence(snapshots: str, out: str, *, layer: str) -> None:
+    """Extraction step: a Figure 2 run's snapshots -> ``out`` (.npz): the relative L1 divergence
+    of the two copies' ``layer`` at the first update (``floor``) and at every save
+    (``divergence``), with ``lr``, ``n``, ``saves`` and the run's provenance."""
+    from ..extraction import divergences
+    from ..snapshots import read_meta
+
+    meta = read_meta(snapshots)
+    div = divergences(snapshots, [layer], ["relative_l1"], ref=0)[layer]["relative_l1"][:, 1]
+    save_npz(out, divergence=div[1:], floor=float(div[0]), lr=meta["lr"], n=meta["n"],
+             saves=meta["n_saves"], provenance=json.dumps(dict(meta["provenance"],
+                                                               layer=layer)))
