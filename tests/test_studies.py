@@ -41,6 +41,14 @@ def not_a_module():
 '''
 
 
+METRIC = '''import numpy as np
+
+
+def cosine(w, ref):
+    return (w @ ref) / (np.linalg.norm(w, axis=1) * np.linalg.norm(ref))
+'''
+
+
 def study(**over):
     s = {"model": {"name": "my_model.py:Net"}, "data": {"name": "geomnist", "train_per_class": 8,
                                                           "test_per_class": 4},
@@ -143,8 +151,9 @@ def test_a_study_runs_end_to_end_and_replans_only_itself(workdir):
     assert "## Studies" in (workdir / "figures/claims.md").read_text()
     assert planned_jobs(workdir) == {}
     # the watched layers and the metrics are read from the snapshots: no training job
-    config["studies"]["geo"]["instability"].update(layers=["*", "fc"], metrics=["l2",
-                                                                               "relative_l1"])
+    (workdir / "mine.py").write_text(METRIC)
+    config["studies"]["geo"]["instability"].update(
+        layers=["*", "fc"], metrics=["l2", "relative_l1", "mine.py:cosine"])
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     plan = planned_jobs(workdir)
     assert plan.get("study_divergence") == 3 and plan.get("study_instability") == 1, plan
@@ -152,6 +161,11 @@ def test_a_study_runs_end_to_end_and_replans_only_itself(workdir):
     assert snakemake(workdir, "--cores", "2").returncode == 0
     d = np.load(workdir / "results/studies/geo/copies/seed1.divergence.npz")
     assert d["layer_0"].shape == d["layer_0_l2"].shape == (2, 3) and (d["layer_0"] >= 0).all()
+    assert np.allclose(d["layer_1_cosine"][:, 0], 1.0)  # the reference copy against itself
+    (workdir / "mine.py").write_text(METRIC + "\n# edited\n")  # a code input of extraction
+    plan = planned_jobs(workdir)
+    assert plan.get("study_divergence") == 3 and "study_copies" not in plan, plan
+    (workdir / "mine.py").write_text(METRIC)
     (workdir / "other.py").write_text(MODEL + "\n# edited\n")
     plan = planned_jobs(workdir)
     assert plan["study_copies"] == 2 and plan["study_trials"] == 1  # the cifar study's only

@@ -354,3 +354,16 @@ def test_divergence_from_snapshots_equals_the_inline_values_bit_for_bit(tmp_path
     name = "4.weight" if model == "dropout" else "fc_w"
     assert torch.equal(dict(net.named_parameters())[name],
                        snapshots.load_snapshot(path, -1, 1)[name])
+
+
+def test_user_metrics_are_checked_before_any_job(workdir):
+    from traindyn.extraction import metric_errors
+
+    (workdir / "m.py").write_text("import numpy as np\n\n\ndef good(w, ref):\n"
+                                  "    return np.abs(w - ref).max(axis=1)\n\n\n"
+                                  "def scalar(w, ref):\n    return 1.0\n")
+    assert metric_errors(["relative_l1", "m.py:good"], "k", str(workdir)) == []
+    errs = metric_errors(["m.py:scalar", "m.py:nothing", "gone.py:f", "cosine"], "k",
+                         str(workdir))
+    assert len(errs) == 4 and "one value per copy" in errs[0] and "no function" in errs[1]
+    assert "no file" in errs[2] and "unknown metric 'cosine'" in errs[3]

@@ -81,6 +81,7 @@ rule study_divergence:
     input:
         snapshots="results/studies/{study}/{run}.snapshots.safetensors",
         code=step_code("extraction:divergence_step"),
+        code_metrics=lambda w: study_spec.metric_code(STUDIES[w.study]),
     output:
         out="results/studies/{study}/{run}.divergence.npz",
     log:

@@ -9,6 +9,11 @@ Metrics of copy c against the reference copy r (the first k = 1 copy), per save:
 * ``over_first`` -- ``relative_l1`` divided by its value at the first save (growth over the
   rounding floor of the first step, where the run saves it).
 
+* ``path/to/file.py:name`` -- your own metric: a function of ``(w, ref)`` (float64 arrays:
+  every copy's weights, shape (copies, n), and the reference copy's, shape (n,)) returning one
+  value per copy. The file is code you run, like a study's model file; it is a code input of
+  the extraction step, so editing it reruns that step (and nothing before it).
+
 A layer is a parameter or buffer name (``fc.weight``), a layer whose weight is meant (``fc``),
 or ``*``: every floating-point parameter of the network taken together.
 """
@@ -16,14 +21,14 @@ or ``*``: every floating-point parameter of the network taken together.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from .divergence import relative_l1_divergence
 from .snapshots import load_snapshot, read_meta
 
-__all__ = ["METRICS", "divergences", "divergence_step"]
+__all__ = ["METRICS", "divergences", "divergence_step", "user_metric"]
 
 
 def _l2(w: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -37,6 +42,61 @@ def _rel_l1(w: np.ndarray, ref: np.ndarray) -> np.ndarray:
 METRICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "relative_l1": _rel_l1, "l2": _l2}
 DERIVED = ("over_first",)
+
+
+def user_metric(spec: str, workdir: str | None = None) -> Callable:
+    """The function a ``file.py:name`` metric names (relative to ``workdir``, by default the
+    working directory); a missing file or name is a ValueError naming the spec."""
+    from pathlib import Path
+
+    from .models.names import _load_file
+
+    file, _, name = spec.rpartition(":")
+    path = Path(file) if Path(file).is_absolute() else Path(workdir or Path.cwd()) / file
+    if not file.endswith(".py") or not path.is_file():
+        raise ValueError(f"metric {spec!r}: no file {path} (a metric is one of "
+                         f"{', '.join([*METRICS, *DERIVED])} or 'file.py:function')")
+    fn = getattr(_load_file(path.resolve()), name, None)
+    if not callable(fn) or isinstance(fn, type):
+        raise ValueError(f"metric {spec!r}: {path} has no function {name!r}")
+    return fn
+
+
+def metric_files(metrics: Sequence[str], workdir: str | None = None) -> list[str]:
+    """The files of the user metrics among ``metrics`` (code inputs of the extraction)."""
+    from pathlib import Path
+
+    out = []
+    for m in metrics:
+        if ":" in m:
+            file = m.rpartition(":")[0]
+            path = Path(file) if Path(file).is_absolute() else Path(workdir or Path.cwd()) / file
+            out.append(str(path.resolve()))
+    return out
+
+
+def metric_errors(metrics: Sequence[str], key: str, workdir: str | None = None) -> list[str]:
+    """Problems of the metric names before any job: unknown names, user metrics that do not
+    load or do not give one finite value per copy on a small example."""
+    errs = []
+    w = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    for m in metrics:
+        if m in METRICS or m in DERIVED:
+            continue
+        if ":" not in m:
+            errs.append(f"{key}: unknown metric {m!r} (one of {', '.join([*METRICS, *DERIVED])} "
+                        "or 'file.py:function')")
+            continue
+        try:
+            out = np.asarray(user_metric(m, workdir)(w, w[0]), dtype=np.float64)
+        except Exception as err:  # the user's code may raise anything
+            errs.append(f"{key}: metric {m!r} failed on a (3 copies, 4 values) example: "
+                        f"{type(err).__name__}: {err}")
+            continue
+        if out.shape != (3,):
+            errs.append(f"{key}: metric {m!r} returned shape {out.shape} for 3 copies; it must "
+                        "return one value per copy")
+    return errs
 
 
 def tensor_name(layer: str, names: Sequence[str]) -> str:
@@ -65,9 +125,11 @@ def divergences(path: str, layers: Sequence[str], metrics: Sequence[str] = ("rel
     meta = read_meta(path)
     names, ks = meta["tensors"], meta["ks"]
     ref = ks.index(1) if ref is None else ref
-    unknown = sorted(set(metrics) - set(METRICS) - set(DERIVED))
+    unknown = sorted(m for m in set(metrics) - set(METRICS) - set(DERIVED) if ":" not in m)
     if unknown:
-        raise ValueError(f"unknown metrics {unknown}: {', '.join([*METRICS, *DERIVED])}")
+        raise ValueError(f"unknown metrics {unknown}: {', '.join([*METRICS, *DERIVED])} or "
+                         "'file.py:function'")
+    fns = dict(METRICS, **{m: user_metric(m) for m in metrics if ":" in m})
     out: dict[str, dict[str, np.ndarray]] = {}
     for layer in layers:
         if layer == "*":
@@ -75,11 +137,12 @@ def divergences(path: str, layers: Sequence[str], metrics: Sequence[str] = ("rel
                                                           "num_batches_tracked"))]
         else:
             chosen = [tensor_name(layer, names)]
-        per: dict[str, list] = {m: [] for m in METRICS}
+        per: dict[str, list] = {m: [] for m in fns}
         for save in range(len(meta["saves"])):
             w = _stack(path, save, len(ks), chosen)
-            for m, fn in METRICS.items():
-                per[m].append(fn(w, w[ref][None]) if m == "relative_l1" else fn(w, w[ref]))
+            for m, fn in fns.items():
+                per[m].append(fn(w, w[ref][None]) if m == "relative_l1" else
+                              np.asarray(fn(w, w[ref]), dtype=np.float64))
         series = {m: np.asarray(v) for m, v in per.items()}
         first = series["relative_l1"][:1]
         series["over_first"] = np.divide(series["relative_l1"], first,
@@ -101,7 +164,7 @@ def divergence_step(snapshots: str, out: str, *, layers: Sequence[str],
     metrics = list(metrics)
     div = divergences(snapshots, layers, metrics)
     arrays = {f"layer_{i}": div[layer][metrics[0]] for i, layer in enumerate(layers)}
-    arrays.update({f"layer_{i}_{m}": div[layer][m] for i, layer in enumerate(layers)
+    arrays.update({f"layer_{i}_{_key(m)}": div[layer][m] for i, layer in enumerate(layers)
                    for m in metrics})
     end = meta.get("end", {})
     save_npz(out, steps=np.asarray([s["step"] for s in meta["saves"]], dtype=np.int64),
@@ -112,5 +175,6 @@ def divergence_step(snapshots: str, out: str, *, layers: Sequence[str],
                                         layers=list(layers), metrics=metrics)))
 
 
-def run_end(meta: Mapping) -> dict:
-    return dict(meta.get("end", {}))
+def _key(metric: str) -> str:
+    """A metric's name in an .npz key: a user metric by its function's name."""
+    return metric.rpartition(":")[2]

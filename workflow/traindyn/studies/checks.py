@@ -163,7 +163,12 @@ def study_errors(studies: Mapping[str, Any], workdir: str | Path = ".") -> list[
     """Every problem of the config's studies, one line each."""
     workdir = Path(workdir).resolve()
     errs = name_errors(studies)
+    from ..extraction import metric_errors
+
     for name, study in enabled(studies).items():
         errs += recipe_errors(name, study)
+        if study["instability"]["enabled"]:
+            errs += metric_errors(study["instability"]["metrics"],
+                                  f"studies.{name}.instability.metrics", str(workdir))
         errs += model_and_data_errors(name, study, workdir)
     return errs

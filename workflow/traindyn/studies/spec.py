@@ -199,6 +199,13 @@ def model_code(studies: Mapping[str, Any], w) -> list[str]:
     return model_files(studies[w.study]["model"]["name"])
 
 
+def metric_code(study: Mapping[str, Any]) -> list[str]:
+    """The files of the study's own divergence metrics: code inputs of its extraction steps."""
+    from ..extraction import metric_files
+
+    return metric_files(study["instability"]["metrics"])
+
+
 def root(name: str) -> str:
     return f"results/studies/{name}"
 
