@@ -87,7 +87,9 @@ class SnapshotWriter:
                     tensors[f"s{i}/{key}"] = f.get_tensor(key)
         meta = dict(self.meta, saves=listed, ks=self.ks, tensors=names or [])
         with atomic_path(str(self.path)) as tmp:
+            mode = os.stat(tmp).st_mode  # the usual permissions, which safetensors' writer drops
             save_file(tensors, tmp, metadata={META_KEY: json.dumps(meta, sort_keys=True)})
+            os.chmod(tmp, mode)
 
 
 def read_meta(path: str | os.PathLike) -> dict:
