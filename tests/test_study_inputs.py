@@ -283,7 +283,7 @@ def test_two_and_four_class_folders_end_to_end_and_an_edited_image_replans_its_s
     studies = {
         "k2": study(two, model={"name": "models.py:Mlp", "kwargs": {"classes": 2}},
                     data={"train_per_class": 6, "test_per_class": 3}, train={"batch": 4},
-                    lesde=lesde),
+                    instability={"probe_per_class": 2}, lesde=lesde),
         "k4": study(four, model={"name": "models.py:Net", "kwargs": {"classes": 4,
                                                                       "channels": 1}},
                     train={"batch": 6}, lesde={**lesde, "ps": [0.0, 0.5]}),
@@ -305,6 +305,8 @@ def test_two_and_four_class_folders_end_to_end_and_an_edited_image_replans_its_s
             assert r["verdict"] in ("pass", "degenerate") and (r["verdict"] == "pass"
                                                                or r["reason"])
     assert ids["k2/null-control"]["verdict"] == "pass"  # Dropout, and still bit-identical
+    assert ids["k2/disagreement[null control]"]["measured"] == 0.0  # probe logits, snapshots
+    assert "k2/disagreement[k=3]" in ids
     assert "figure[" not in " ".join(ids)  # every figure was drawn from the data
     assert planned_jobs(workdir) == {}
     from PIL import Image

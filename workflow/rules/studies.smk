@@ -101,6 +101,28 @@ rule study_divergence:
         STEP
 
 
+# Logits of a fixed probe set at every snapshot, from the snapshots (no training).
+rule study_probes:
+    input:
+        snapshots="results/studies/{study}/copies/seed{seed}.snapshots.safetensors",
+        code=step_code("extraction:probe_step"),
+        code_model=STUDY_MODEL_FILES,
+    output:
+        out="results/studies/{study}/copies/seed{seed}.probes.npz",
+    log:
+        "results/logs/studies/{study}/copies/seed{seed}.probes.log",
+    conda:
+        ENV
+    threads: lambda w: STUDIES[w.study]["train"]["threads"]
+    params:
+        threads=lambda w: STUDIES[w.study]["train"]["threads"],
+        data=lambda w: study_spec.data_digest(STUDIES[w.study]),
+        step="extraction:probe_step",
+        kwargs=lambda w: study_spec.probe_kwargs(w.study, STUDIES[w.study]),
+    script:
+        STEP
+
+
 rule study_trials:
     input:
         code=step_code("lesde.trials:trials_run"),
@@ -167,6 +189,7 @@ rule study_instability:
         divergences=lambda w: study_spec.divergence_outputs(
             study_spec.copies_outputs(w.study, STUDIES[w.study])
         ),
+        probes=lambda w: study_spec.probe_outputs(w.study, STUDIES[w.study]),
         code=step_code("studies.figures:build_instability"),
     output:
         md="figures/studies/{study}/table1_accuracy.md",

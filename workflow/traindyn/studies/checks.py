@@ -40,6 +40,9 @@ def recipe_errors(name: str, study: Mapping[str, Any]) -> list[str]:
     elif late := [m for m in t["milestones"] if m >= t["epochs"]]:
         errs.append(f"{key}.train.milestones {late} are not below {key}.train.epochs "
                     f"({t['epochs']})")
+    if inst["enabled"] and inst["probe_per_class"] and inst["snapshots"]["tensors"] != "all":
+        errs.append(f"{key}.instability.probe_per_class needs snapshots.tensors: all (the probe "
+                    "logits load every copy's whole network from its snapshots)")
     if les["enabled"] and les["trials_per_job"] > les["trials"]:
         errs.append(f"{key}.lesde.trials_per_job ({les['trials_per_job']}) exceeds trials "
                     f"({les['trials']})")

@@ -46,7 +46,8 @@ def _divergence_curves(paths: Sequence[str]) -> list[dict]:
 
 def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, tex: str,
                       csv: str, pdf: str, png: str, claims: str, *, name: str,
-                      stat_epochs: int, data_title: str = "") -> None:
+                      stat_epochs: int, data_title: str = "",
+                      probes: Sequence[str] = ()) -> None:
     """Seeds x perturbations k: the accuracy grid, the spreads across k and across seeds, the
     null control, the convergence, and the weight divergence of the watched layers."""
     from ..instab.figures.deep import accuracy_grid, table1_stats
@@ -64,8 +65,8 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
                         f"(k) and by seed; mean over the last {stat_epochs} epochs")
     curves = _divergence_curves(divergences)
     layers = [str(x) for x in curves[0]["layers"]] if curves else []
-    fig, axes = plt.subplots(1, 1 + bool(layers), figsize=(5.5 * (1 + bool(layers)), 4),
-                             squeeze=False)
+    panels = 1 + bool(layers) + bool(probes)
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
     accuracy_grid(fig, axes[0, 0], a, f"test accuracy (%), last {stat_epochs} epochs")
     if layers:
         ax = axes[0, 1]
@@ -83,10 +84,49 @@ def build_instability(runs: Sequence[str], divergences: Sequence[str], md: str, 
         ax.legend(fontsize=6, ncol=1 + len(series) * len(layers) // 12)
     fig.suptitle(f"Study {name} — rounding perturbations (rows) vs seeds (columns), model "
                  f"{label}, {data_title}")
+    probe_data = [load_npz(p) for p in probes]
+    if probe_data:
+        _disagreement_panel(axes[0, -1], probe_data, list(grid.columns))
     verdicts = instability_claims(a, name, health(curves, grid))
+    verdicts += disagreement_claims(name, probe_data)
     banner(fig, [f"{c.id}: {c.reason}" for c in verdicts if c.verdict in (FAIL, DEGENERATE)])
     save_figure(fig, pdf, png)
     _write(claims, name, verdicts)
+
+
+def _disagreement_panel(ax, probe_data: list[dict], seeds: list) -> None:
+    series = [(d, seed, c, int(k)) for d, seed in zip(probe_data, seeds)
+              for c, k in enumerate(d["ks"]) if c != list(d["ks"]).index(1)]
+    colors = plt.cm.turbo(np.linspace(0.05, 0.95, max(len(series), 1)))
+    for (d, seed, c, k), color in zip(series, colors):
+        control = c == len(d["ks"]) - 1
+        ax.plot(d["steps"], 100 * d["disagreement"][:, c], color=color, lw=1,
+                ls=":" if control else "-",
+                label=f"seed {seed}, {'null control' if control else f'k={k}'}")
+    p = probe_data[0]["logits"].shape[2]
+    ax.set(xlabel="optimizer step", ylabel="% of probe images",
+           title=f"predictions differing from the k = 1 copy ({p} probe images)")
+    ax.legend(fontsize=6)
+
+
+def disagreement_claims(name: str, probe_data: list[dict]) -> list:
+    """The copies' final prediction disagreement on the probe set (mean over seeds, with the
+    standard error of that mean), per k."""
+    if not probe_data:
+        return []
+    cs = _claims(name, "Instability (SI Table 1 style)")
+    ks = [int(k) for k in probe_data[0]["ks"]]
+    for c, k in enumerate(ks):
+        if c == ks.index(1):
+            continue
+        vals = np.array([d["disagreement"][-1, c] for d in probe_data])
+        label = "null control" if c == len(ks) - 1 else f"k={k}"
+        se = float(vals.std(ddof=1) / math.sqrt(len(vals))) if len(vals) > 1 else math.nan
+        cs.measure(f"disagreement[{label}]", f"final fraction of probe images the {label} copy "
+                   "predicts differently from the k = 1 copy (mean over seeds)",
+                   Estimate(float(vals.mean()), se, se * math.sqrt(len(vals)),
+                            "standard error of the mean over seeds"), kind=STUDY)
+    return cs.claims
 
 
 def health(curves: Sequence[dict], grid) -> dict:

@@ -227,6 +227,19 @@ def divergence_outputs(runs: list[str]) -> list[str]:
     return [p.replace(".parquet", ".divergence.npz") for p in runs]
 
 
+def probe_outputs(name: str, study: Mapping[str, Any]) -> list[str]:
+    """The probe logits extracted from each seed's snapshots (none when probes are off)."""
+    if not study["instability"]["probe_per_class"]:
+        return []
+    return [p.replace(".parquet", ".probes.npz") for p in copies_outputs(name, study)]
+
+
+def probe_kwargs(name: str, study: Mapping[str, Any]) -> dict:
+    return dict(**model_args(study), data=data_kwargs(name, study), study=name,
+                probe_per_class=study["instability"]["probe_per_class"],
+                dtype=study["train"]["dtype"])
+
+
 def lesde_logs(name: str, study: Mapping[str, Any], setting: str, kind: str) -> list[str]:
     return [f"{root(name)}/lesde/{setting}/trials{a}-{b}.{kind}.parquet"
             for a, b in lesde_chunks(study)]
