@@ -338,3 +338,12 @@ def test_cores_1_and_cores_2_give_the_same_bytes(tiny_run, tmp_path):
     one, two = _bytes(work), _bytes(tiny_run)
     assert len(two) > 60 and one.keys() == two.keys()
     assert [p for p in two if one[p] != two[p]] == []
+
+
+@pytest.mark.workflow
+def test_another_watched_layer_reruns_extraction_not_training(tiny_run):
+    """Figure 2's layer is read from the runs' weight snapshots: changing it plans the
+    extraction steps and what is built on them, no training job."""
+    plan = planned_jobs(tiny_run, "--config", "instab={fig2: {layer: layer1.0.conv1}}")
+    assert plan.get("instab_fig2_divergence", 0) >= 2 and "si_fig2_divergence" in plan, plan
+    assert not {"instab_fig2_run", "instab_table1_run", "lesde_train"} & set(plan), plan
