@@ -41,6 +41,13 @@ rule instab_table1_run:
         unpack(partial(instab_plan.cache, config)),
         code=step_code("instab.steps:table1_run"),
     output:
+        **(
+            {
+                "snapshots": "results/instab/table1/{activation}/seed{seed}.snapshots.safetensors"
+            }
+            if INSTAB["table1"]["snapshot_every"]
+            else {}
+        ),
         out="results/instab/table1/{activation}/seed{seed}.parquet",
     log:
         "results/logs/instab/table1/{activation}/seed{seed}.log",

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT / "workflow"))
 
 from snakemake.utils import update_config, validate  # noqa: E402
 
-from traindyn.instab.family import fig2_snapshot_bytes  # noqa: E402
+from traindyn.instab.family import fig2_snapshot_bytes, table1_snapshot_bytes  # noqa: E402
 from traindyn.instab.plan import fig2_jobs  # noqa: E402
 from traindyn.studies.budget import snapshot_bytes_of  # noqa: E402
 from traindyn.studies.spec import enabled  # noqa: E402
@@ -40,14 +40,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", help="a run directory whose snapshot files to measure")
     args = ap.parse_args()
-    print("| tier | Figure 2 runs | snapshot bytes (planned) | per run | studies |")
-    print("|---|---|---|---|---|")
+    print("| tier | Figure 2: runs, snapshots, per run | Table 1: runs, snapshots | studies |")
+    print("|---|---|---|---|")
     for tier, files in TIERS.items():
         config = config_of(files)
         runs = len(fig2_jobs(config))
         total = fig2_snapshot_bytes(config)
+        t1 = config["instab"]["table1"]
+        table1 = table1_snapshot_bytes(config)
         studies = sum(snapshot_bytes_of(s) for s in enabled(config["studies"]).values())
-        print(f"| {tier} | {runs} | {total / 2**20:.1f} MiB | {total / runs / 2**20:.2f} MiB "
+        print(f"| {tier} | {runs}, {total / 2**20:.1f} MiB, {total / runs / 2**20:.2f} MiB "
+              f"| {len(t1['seeds']) * len(t1['activations'])}, {table1 / 2**20:.1f} MiB "
               f"| {studies / 2**20:.1f} MiB |")
     if args.dir:
         files = sorted(Path(args.dir).glob("results/**/*.snapshots.safetensors"))

@@ -49,45 +49,68 @@ def checks(config: Config) -> list[str]:
                     f"to 0 for {ins['dataset']}")
     errs += copies_schedule_errors(t1["ks"], t1["stat_epochs"], t1["epochs"], t1["milestones"],
                                    "instab.table1.", "")
+    if t1["snapshot_every"] > t1["epochs"]:
+        errs.append(f"instab.table1.snapshot_every ({t1['snapshot_every']}) is more than "
+                    f"instab.table1.epochs ({t1['epochs']}): no snapshot would be written (0: "
+                    "none)")
     if config["targets"]["si_deep"] and not errs:
         errs += fig2_snapshot_errors(config)
     return errs
 
 
+def _state_numel(config: Config, layer: str | None = None) -> int:
+    """Values of the runs' network (all parameters and buffers, or one layer's weight), counted
+    on the meta device: a typo'd width must not allocate here."""
+    import torch
+
+    from ..models.builtin import cifar_resnet
+
+    ins = config["instab"]
+    net = ins["network"]
+    with torch.device("meta"):
+        model = cifar_resnet(net["depth"], net["width"], images(config)[0],
+                             facts(ins["dataset"]).n_classes)
+    state = {**dict(model.named_parameters()), **dict(model.named_buffers())}
+    return state[f"{layer}.weight"].numel() if layer else sum(t.numel() for t in state.values())
+
+
 def fig2_snapshot_bytes(config: Config) -> int:
     """Bytes of every Figure 2 run's snapshots (two copies, the first update and every save)."""
-    from ..models.builtin import cifar_resnet
     from ..snapshots import snapshot_bytes
     from .plan import fig2_jobs
 
-    ins = config["instab"]
-    f2, net = ins["fig2"], ins["network"]
-    channels = images(config)[0]
-    import torch
-
-    with torch.device("meta"):  # shapes only: a typo'd width must not allocate here
-        model = cifar_resnet(net["depth"], net["width"], channels,
-                             facts(ins["dataset"]).n_classes)
-    state = {**dict(model.named_parameters()), **dict(model.named_buffers())}
-    if f2["snapshots"]["tensors"] == "watched":
-        numel = state[f"{f2['layer']}.weight"].numel()
-    else:
-        numel = sum(t.numel() for t in state.values())
+    f2 = config["instab"]["fig2"]
+    numel = _state_numel(config, f2["layer"] if f2["snapshots"]["tensors"] == "watched"
+                         else None)
     return sum(snapshot_bytes(numel, 2, f2["saves"] + 1, job.dtype) for job in fig2_jobs(config))
+
+
+def table1_snapshot_bytes(config: Config) -> int:
+    """Bytes of every Table 1 run's snapshots (every copy, every snapshot_every-th epoch)."""
+    from ..snapshots import snapshot_bytes
+
+    ins = config["instab"]
+    t1 = ins["table1"]
+    if not t1["snapshot_every"]:
+        return 0
+    runs = len(t1["seeds"]) * len(t1["activations"])
+    return runs * snapshot_bytes(_state_numel(config), len(t1["ks"]) + 1,
+                                 t1["epochs"] // t1["snapshot_every"], ins["dtype"])
 
 
 def fig2_snapshot_errors(config: Config) -> list[str]:
     try:
-        size = fig2_snapshot_bytes(config)
+        size = fig2_snapshot_bytes(config) + table1_snapshot_bytes(config)
     except (RuntimeError, OverflowError):  # a network too large to describe: sizes refuse it
         return []
     limit = config["budget"]["snapshot_gib"]
     if size <= limit * 1024**3:
         return []
-    return [f"instab.fig2.saves, instab.fig2.ns, instab.precision, instab.network: the Figure 2 "
-            f"runs' weight snapshots would take about {size / 1024**3:.1f} GiB, more than "
+    return [f"instab.fig2.saves, instab.fig2.ns, instab.precision, instab.table1.snapshot_every, "
+            f"instab.network: the Figure 2 and Table 1 runs' weight snapshots would take about {size / 1024**3:.1f} GiB, more than "
             f"budget.snapshot_gib ({limit:g}); set instab.fig2.snapshots.tensors: watched (only "
-            "the watched layer), fewer saves or runs, or raise budget.snapshot_gib"]
+            "the watched layer), fewer saves or runs, a larger instab.table1.snapshot_every (0: "
+            "none), or raise budget.snapshot_gib"]
 
 
 def copies_schedule_errors(ks, stat_epochs: int, epochs: int, milestones, ks_prefix: str,
@@ -202,4 +225,6 @@ FAMILY = Family(
         "instab.table1.batch": "a minibatch holds at most the training set (in the run's need)",
         "instab.table1.test_batch": "a test pass holds at most the test set (in the run's need)",
         "instab.fig2.batch": "a minibatch holds at most the training set (in the run's need)",
+        "instab.table1.snapshot_every": "epochs between snapshots (their bytes are refused above "
+                                        "budget.snapshot_gib)",
     })

@@ -88,10 +88,15 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
                weight_decay: float, batch: int, epochs: int, milestones: Sequence[int],
                test_batch: int, dtype: str, device: str, deterministic: bool,
                root: str | None = None, download: bool = False, gpus: int = 0,
-               pixel_noise: float = 0.0) -> None:
+               pixel_noise: float = 0.0, snapshots: str | None = None,
+               snapshot_every: int = 0) -> None:
     """All perturbed copies of one seed plus a second k = 1 copy (the null control), trained on
     the same minibatches; per-epoch test accuracy of every copy, and whether the control is still
-    bit-identical to the k = 1 copy."""
+    bit-identical to the k = 1 copy. ``snapshots``: every copy's parameters and buffers after
+    every ``snapshot_every``-th epoch (:mod:`traindyn.snapshots`), for later analyses."""
+    from ..snapshots import SnapshotWriter
+    from .copies import copy_states
+
     dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
     with resumable_job(out + ".work", dev, fingerprint, deterministic) as job:
@@ -105,6 +110,10 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
         opt = optimizer(model, copies, lr, momentum, weight_decay, nesterov)
         state = load_checkpoint(job, model, opt) or {"epoch": 0, "rows": []}
         start, rows = int(state["epoch"]), list(state["rows"])
+        writer = snapshots and SnapshotWriter(snapshots, job.path, ks=copies,
+                                              meta=dict(seed=seed, activation=activation,
+                                                        dtype=dtype, lr=lr))
+        steps_per_epoch = -(-len(images.y_train) // batch)
         bar = progress(epochs, start, f"table1 {activation} seed {seed}")
         for epoch in range(start, epochs):
             began = time.monotonic()
@@ -113,6 +122,9 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
             acc = accuracy(model, images.x_test, images.y_test, test_batch)
             twin = copies_identical(model, first_k1, len(copies) - 1)
             rows += epoch_rows(seed, activation, copies, epoch, acc, train_loss, twin, train_acc)
+            if writer and (epoch + 1) % snapshot_every == 0:  # before the checkpoint: kept
+                writer.add((epoch + 1) // snapshot_every - 1, (epoch + 1) * steps_per_epoch,
+                           epoch, copy_states(model))
             save_checkpoint(job, model, opt, {"epoch": epoch + 1, "rows": rows})
             bar.update(1)
             # under a time limit: stop now if the next epoch might not end before it
@@ -126,6 +138,9 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
                               threads=fingerprint["threads"], run=fingerprint["params"])
         table = table.replace_schema_metadata({b"traindyn": json.dumps(meta).encode()})
         job.check()
+        if writer:
+            writer.meta["provenance"] = meta
+            writer.close(epochs // snapshot_every)
         with atomic_path(out) as tmp:
             pq.write_table(table, tmp)
 
