@@ -121,10 +121,11 @@ reference-float64: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --readme README.md
 
-# What changed between two runs (e.g. two --directory runs/<name>): claims and config keys.
+# What changed between two runs (e.g. two --directory runs/<name>): claims and config keys. Each
+# run must pass `make verify`'s checks; ALLOW_STALE=1 accepts runs of other code.
 compare: $(STAMP)
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=<run dir> B=<run dir>" >&2; exit 2; }
-	@$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B)
+	@$(BIN)/python workflow/scripts/compare_runs.py $(if $(ALLOW_STALE),--allow-stale) $(A) $(B)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

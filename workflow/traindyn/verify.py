@@ -26,11 +26,21 @@ from .records import RECORDS, digest, read_record
 NOT_OUTPUTS = ("results/logs", "results/benchmarks", str(RECORDS), "results/bench")
 
 
+# What a problem says about the run: outputs not there yet, outputs a job would rebuild (a
+# changed input, parameter or code), outputs whose bytes or content are not what their job wrote.
+KINDS = ("incomplete", "stale", "damaged")
+
+
 @dataclass
 class Report:
     current: list[str] = field(default_factory=list)  # outputs that passed every check
     problems: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)
+    kinds: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+
+    def add(self, kind: str, problem: str) -> None:
+        self.problems.append(problem)
+        self.kinds[kind].append(problem)
 
 
 def dag_outputs(snakemake: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -112,12 +122,19 @@ def verify(snakemake: Sequence[str]) -> Report:
     outputs = dag_outputs(snakemake)
     for path, rule, stale in outputs:
         if stale:
-            report.problems.append(f"{path}: not current for this config, {rule} would run: "
-                                   f"{stale}")
+            missing = not os.path.exists(path)
+            report.add("incomplete" if missing else "stale",
+                       f"{path}: {'missing' if missing else 'not current for this config'}, "
+                       f"{rule} would run: {stale}")
+            # a stale file may still be read (`make compare ALLOW_STALE=1`): its own bytes too
+            record = None if missing else read_record(path)
+            if record is not None and hashed(path) != record["sha256"]:
+                report.add("damaged", f"{path}: its bytes changed after its job ({rule}) wrote "
+                                      "it: truncated, edited or copied over")
             continue
         problem = check_bytes(path, hashed) or content_problem(path)
         if problem:
-            report.problems.append(problem if problem.startswith(path) else f"{path}: {problem}")
+            report.add("damaged", problem if problem.startswith(path) else f"{path}: {problem}")
         else:
             report.current.append(path)
     report.leftovers = leftovers({p for p, _, _ in outputs})
