@@ -98,6 +98,12 @@ onsuccess:
         print(verdict_summary(read_claims(all_claims()), md))
         report = "figures/report.html"
         print(f"Report: {report} (`make {report}`, or `make report-partial`)")
+    # A torch-path fallback of any LE-SDE job is said at the end, whether or not claims ran.
+    from traindyn.lesde.fallback import fallback_notice, torch_fallbacks
+
+    notice = fallback_notice(torch_fallbacks(training_logs(config)))
+    if notice:
+        print(notice)
     # Files of figures/ that this config does not build are named, never passed off as current.
     extra = leftovers([*deliverables(), *rules.manifest.output])
     if extra:
