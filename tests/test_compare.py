@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import shlex
+import time
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,75 @@ def test_verify_runs_from_a_checkout_whose_path_has_spaces(heat_run, tmp_path):
     assert "--summary failed" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 1 and "outputs verified" in proc.stdout
     assert "not current for this config, si_fig1_heat would run" in proc.stdout
+
+
+# ------------------------------------------------------ records read back: damage and clock skew
+
+def _flip_a_bit(path: Path) -> None:
+    """One bit of ``path`` flipped, its mtime put back (Snakemake sees nothing)."""
+    stat = path.stat()
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+@pytest.mark.workflow
+def test_a_damaged_result_fails_the_job_that_reads_it_and_is_never_verified(heat_run, tmp_path):
+    work = tmp_path / "run"
+    shutil.copytree(heat_run, work)
+    _flip_a_bit(work / "results/si/heat/heat.npz")
+    proc = snakemake(work, "--cores", "1", "--forcerun", "si_fig1_heat")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out[-3000:]
+    assert ("damaged input, not read:\n  results/si/heat/heat.npz: its bytes changed after its "
+            "job (heat_simulate) wrote it") in out, out[-3000:]
+    assert not (work / "figures/si/fig1_heat.png").exists()  # nothing built from it
+    verify = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/verify.py")], cwd=work,
+                            capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 1
+    assert "FAIL results/si/heat/heat.npz: its bytes changed" in verify.stdout
+
+
+def test_verify_counts_nothing_built_from_a_damaged_input(tmp_path, monkeypatch):
+    """A reader rebuilt from a file that was already damaged records the damaged hash: its own
+    check passes, but the input's record says what its job wrote."""
+    from traindyn.records import record_job
+    from traindyn.verify import check_bytes
+    from traindyn.records import digest
+
+    monkeypatch.chdir(tmp_path)
+    Path("log.parquet").write_bytes(b"the log its job wrote")
+    record_job("train", ["log.parquet"], [])
+    Path("log.parquet").write_bytes(b"the log, damaged later")
+    Path("summary.npz").write_bytes(b"built from the damaged log")
+    record_job("summary", ["summary.npz"], ["log.parquet"])
+    assert check_bytes("summary.npz", digest) == (
+        "summary.npz: built from inputs that were not what their jobs wrote (log.parquet): "
+        "delete them and it to rebuild them")
+
+
+@pytest.mark.workflow
+def test_a_code_edit_hidden_by_a_skewed_clock_is_seen_by_verify(heat_run, tmp_path):
+    """Outputs dated two hours ahead (a host clock ahead): Snakemake compares times and plans
+    nothing after a real edit; the records hold the code's hashes, and verify compares those."""
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    shutil.copy(ROOT / "Snakefile", copy / "Snakefile")
+    for folder in ("envs", "workflow"):
+        shutil.copytree(ROOT / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    work = tmp_path / "run"
+    work.mkdir()
+    shutil.copy(heat_run / "config.yaml", work)
+    smk = [SNAKEMAKE, "-s", str(copy / "Snakefile"), "--directory", str(work)]
+    assert subprocess.run([*smk, "--cores", "1"], capture_output=True, timeout=300).returncode == 0
+    ahead = time.time() + 7200
+    for path in [*(work / "results").rglob("*"), *(work / "figures").rglob("*")]:
+        os.utime(path, (ahead, ahead))
+    heat = copy / "workflow/traindyn/pde/heat.py"
+    heat.write_text(heat.read_text() + "\n# edited\n")
+    verify = subprocess.run([sys.executable, str(copy / "workflow/scripts/verify.py")], cwd=work,
+                            capture_output=True, text=True, timeout=300)
+    assert verify.returncode == 1, verify.stdout
+    assert (f"FAIL results/si/heat/heat.npz: not current, built by code that has changed since "
+            f"({heat})") in verify.stdout

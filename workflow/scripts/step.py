@@ -36,14 +36,21 @@ if _mismatch:
 module, func = sm.params.step.split(":")
 data = {k: v for k, v in sm.input.items() if not k.startswith("code")}
 kwargs = {**data, **dict(sm.output.items()), **sm.params.kwargs}
+code = [f for k, v in sm.input.items() if k.startswith("code")
+        for f in ([v] if isinstance(v, str) else v)]
 with open(sm.log[0], "w") as log, redirect_stdout(log), redirect_stderr(log):
     try:
-        getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
-        # what the job wrote, for `make verify` (a file changed later is caught there)
-        from traindyn.records import record_job
+        from traindyn.records import damaged_inputs, hashes, record_job
 
-        files = [f for v in data.values() for f in ([v] if isinstance(v, str) else v)]
-        record_job(sm.rule, list(sm.output), files)
+        # every input is the bytes its own job wrote, or the job stops naming it (never a
+        # result built from a damaged file)
+        files = hashes(f for v in data.values() for f in ([v] if isinstance(v, str) else v))
+        damaged = damaged_inputs(files)
+        if damaged:
+            raise SystemExit("damaged input, not read:\n  " + "\n  ".join(damaged))
+        getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
+        # what the job wrote, read and ran, for `make verify`
+        record_job(sm.rule, list(sm.output), files, code)
     except BaseException:
         traceback.print_exc()  # into the rule's log, not only Snakemake's console
         raise

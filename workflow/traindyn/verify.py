@@ -98,6 +98,25 @@ def check_bytes(path: str, hashed: Callable[[str], str]) -> str | None:
     if changed:
         return (f"{path}: built from inputs that have changed since ({', '.join(changed)}): "
                 "delete it to rebuild it")
+    # an input that was already damaged when this job read it (its own record disagrees)
+    damaged = [p for p, h in record["inputs"].items()
+               if (r := read_record(p)) is not None and r.get("sha256") != h]
+    if damaged:
+        return (f"{path}: built from inputs that were not what their jobs wrote "
+                f"({', '.join(damaged)}): delete them and it to rebuild them")
+    return None
+
+
+def changed_code(path: str, hashed: Callable[[str], str]) -> str | None:
+    """The code the job ran, by content: an edit is seen even when a skewed clock dates the
+    output after it (Snakemake, comparing times, then plans nothing)."""
+    record = read_record(path)
+    code = (record or {}).get("code") or {}
+    changed = [p for p, h in code.items() if not os.path.isfile(p) or hashed(p) != h]
+    if changed:
+        return (f"{path}: not current, built by code that has changed since "
+                f"({', '.join(changed)}); its rule ({record['rule']}) would rerun were the clocks "
+                "right: rerun it with --forcerun")
     return None
 
 
@@ -135,6 +154,8 @@ def verify(snakemake: Sequence[str]) -> Report:
         problem = check_bytes(path, hashed) or content_problem(path)
         if problem:
             report.add("damaged", problem if problem.startswith(path) else f"{path}: {problem}")
+        elif code := changed_code(path, hashed):
+            report.add("stale", code)
         else:
             report.current.append(path)
     report.leftovers = leftovers({p for p, _, _ in outputs})
