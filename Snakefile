@@ -55,6 +55,16 @@ check_filled_config(config, load_schema(SCHEMA))
 # Key order carries no meaning: params built from the config must not change with it.
 canonicalize(config)
 
+# A code edit that the clock hides from Snakemake (outputs dated after it) stops the plan. The
+# variable lets the forced rebuild the message asks for run (and `make verify`, which compares
+# code by content itself); Snakemake's --forcerun is not known while this file is read.
+if not os.environ.get("TRAINDYN_NO_SKEW_CHECK"):
+    from traindyn.skew import hidden_code_edits, skew_message
+
+    _hidden = hidden_code_edits(f"{workflow.basedir}/workflow")
+    if _hidden:
+        raise WorkflowError(skew_message(_hidden))
+
 
 report: "workflow/report/workflow.rst"
 

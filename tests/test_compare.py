@@ -244,3 +244,14 @@ def test_a_code_edit_hidden_by_a_skewed_clock_is_seen_by_verify(heat_run, tmp_pa
     assert verify.returncode == 1, verify.stdout
     assert (f"FAIL results/si/heat/heat.npz: not current, built by code that has changed since "
             f"({heat})") in verify.stdout
+    # and the dry run stops, naming the rules to force (it planned nothing before)
+    dry = subprocess.run([*smk, "-n"], capture_output=True, text=True, timeout=300)
+    out = dry.stdout + dry.stderr
+    assert dry.returncode != 0 and "Nothing to be done" not in out, out[-2000:]
+    assert "4 outputs were built by code that has changed since, but are dated after the " \
+           "change" in out and "--forcerun heat_simulate si_fig1_heat" in out, out[-2000:]
+    # the escape the message names lets the forced rebuild plan
+    forced = subprocess.run([*smk, "-n", "--forcerun", "heat_simulate"], capture_output=True,
+                            text=True, timeout=300, env={**os.environ,
+                                                         "TRAINDYN_NO_SKEW_CHECK": "1"})
+    assert forced.returncode == 0 and "heat_simulate" in forced.stdout, forced.stderr[-2000:]
