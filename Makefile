@@ -24,7 +24,7 @@ TORCH_INDEX ?= $(if $(filter default,$(TORCH)),,https://download.pytorch.org/whl
 TORCH_PINS   = $(shell awk -F'==' '/^(torch|torchvision)==/ {print $$1 "===" $$2 \
 	"$(if $(filter default,$(TORCH)),,+$(TORCH))"}' envs/requirements.txt)
 
-.PHONY: all pipeline test setup kernels lint clean-results report-partial verify gpu-smoke \
+.PHONY: all pipeline test setup venv unhook kernels lint clean-results report-partial verify gpu-smoke \
 	budget-table reference reference-table reference-float64 bench compare FORCE
 
 all: pipeline
@@ -32,15 +32,27 @@ all: pipeline
 
 setup: $(STAMP)
 
-$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml $(TORCH_FILE) \
-	    workflow/traindyn/snakemake_hooks.py
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): envs/requirements.txt envs/requirements-dev.txt pyproject.toml $(TORCH_FILE) | unhook
+	@$(MAKE) --no-print-directory venv
 	$(PIP) $(TORCH_PINS) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PIP) -r envs/requirements.txt -r envs/requirements-dev.txt
 	$(PIP) --no-deps -e .
-	$(BIN)/python -m traindyn.snakemake_hooks --install
 	@$(MAKE) --no-print-directory kernels
 	touch $@
+
+# A usable environment: created when missing; recreated (keeping the TORCH choice) when its python
+# cannot run pip, as after a Ctrl-C during `python -m venv` (every pip step would fail otherwise).
+venv:
+	@if test -e $(BIN)/python && ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+	    echo "traindyn: $(VENV)/bin/python cannot run pip (an interrupted set-up?): recreating $(VENV)" >&2; \
+	    $(PYTHON) -m venv --clear $(VENV) || { echo "traindyn: could not recreate $(VENV): remove it (rm -rf $(VENV)) and run make setup again" >&2; exit 1; }; \
+	    echo "$(TORCH)" > $(TORCH_FILE); \
+	fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+
+# Environments set up before traindyn stopped patching Snakemake hold a start-up hook: remove it.
+unhook:
+	@rm -f $(VENV)/lib/python*/site-packages/traindyn_snakemake_hooks.pth
 
 # The build variant in use: rewritten (so the environment is updated) only when TORCH changes.
 $(TORCH_FILE): FORCE
@@ -109,10 +121,11 @@ reference-float64: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python workflow/benchmarks/bench_all.py --out results/bench --doc docs/benchmarks.md
 
-# What changed between two runs (e.g. two --directory runs/<name>): claims and config keys.
+# What changed between two runs (e.g. two --directory runs/<name>): claims and config keys. Each
+# run must pass `make verify`'s checks; ALLOW_STALE=1 accepts runs of other code.
 compare: $(STAMP)
 	@test -n "$(A)" -a -n "$(B)" || { echo "usage: make compare A=<run dir> B=<run dir>" >&2; exit 2; }
-	@$(BIN)/python workflow/scripts/compare_runs.py $(A) $(B)
+	@$(BIN)/python workflow/scripts/compare_runs.py $(if $(ALLOW_STALE),--allow-stale) $(A) $(B)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

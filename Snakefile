@@ -5,48 +5,44 @@ import os
 import sys
 import time
 
-from snakemake.utils import min_version, update_config, validate
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import min_version, validate
 
 # This checkout's library, before any installed copy: the rules' code inputs and the jobs
 # (workflow/scripts/step.py does the same) must both be the files beside this Snakefile.
 sys.path.insert(0, f"{workflow.basedir}/workflow")
-# The start-up hook (traindyn.snakemake_hooks) imported the installed traindyn, which may be
-# another checkout's: forget it, so every import below reads this checkout's files.
-_LIB = os.path.realpath(f"{workflow.basedir}/workflow") + os.sep
-for _name, _module in list(sys.modules.items()):
-    _file = getattr(_module, "__file__", None)
-    if (
-        _name.partition(".")[0] == "traindyn"
-        and _file
-        and not os.path.realpath(_file).startswith(_LIB)
-    ):
-        del sys.modules[_name]
 
-from traindyn.config import (
-    canonicalize,
-    check_config,
-    check_config_file,
-    load_schema,
-    yaml_values,
-)
+import traindyn
+from traindyn.config import canonicalize, check_config, load_schema
 from traindyn.config_checks import check_filled_config
 from traindyn.config_types import normalize
+from traindyn.checkout import library_mismatch
+from traindyn.configfile import build_config
 from traindyn.families import FAMILIES
 
 min_version("9.0")
 
-# A YAML syntax error named with its file and line, an empty file named (Snakemake's messages
-# name neither). Files given with --configfile are read by Snakemake before this Snakefile:
-# traindyn.snakemake_hooks (installed by `make setup`) checks those the same way.
-if os.path.exists("config.yaml"):
-    check_config_file("config.yaml")
+# Nothing imports traindyn before this file; should anything ever, stop rather than plan with
+# another checkout's code inputs (a second checkout sharing one environment).
+_mismatch = library_mismatch(traindyn.__file__, f"{workflow.basedir}/workflow")
+if _mismatch:
+    raise WorkflowError(_mismatch)
 
-
-configfile: "config.yaml"
-
-
-# `--config` values are YAML at any depth (Snakemake reads nested ones as strings).
-update_config(config, yaml_values(workflow.config_settings.overwrite_config))
+# A config is data: config.yaml and every --configfile are read here by the project's strict
+# reader (no YTE templates, no duplicate keys or aliases, a size limit; errors name the file and
+# line), instead of the `configfile:` directive, and nothing Snakemake parsed from them is used.
+# (Snakemake reads each --configfile itself before this file runs: docs/config_files.md.)
+_default = None if workflow.config_settings.replace_workflow_config else "config.yaml"
+_config = build_config(
+    _default,
+    workflow.overwrite_configfiles,
+    workflow.config_settings.config,
+)
+config.clear()
+config.update(_config)
+# (listed by --report, as the directive's file was)
+if _default and os.path.exists(_default):
+    workflow.configfiles.insert(0, _default)
 
 # Before any job: values in the schema's types (--config text, 0 vs 0.0), clear messages naming
 # each bad key, schema defaults filled in, then the rules across keys, the memory and time the
@@ -58,6 +54,16 @@ validate(config, SCHEMA)
 check_filled_config(config, load_schema(SCHEMA))
 # Key order carries no meaning: params built from the config must not change with it.
 canonicalize(config)
+
+# A code edit that the clock hides from Snakemake (outputs dated after it) stops the plan. The
+# variable lets the forced rebuild the message asks for run (and `make verify`, which compares
+# code by content itself); Snakemake's --forcerun is not known while this file is read.
+if not os.environ.get("TRAINDYN_NO_SKEW_CHECK"):
+    from traindyn.skew import hidden_code_edits, skew_message
+
+    _hidden = hidden_code_edits(f"{workflow.basedir}/workflow")
+    if _hidden:
+        raise WorkflowError(skew_message(_hidden))
 
 
 report: "workflow/report/workflow.rst"
@@ -102,6 +108,12 @@ onsuccess:
         print(verdict_summary(read_claims(all_claims()), md))
         report = "figures/report.html"
         print(f"Report: {report} (`make {report}`, or `make report-partial`)")
+    # A torch-path fallback of any LE-SDE job is said at the end, whether or not claims ran.
+    from traindyn.lesde.fallback import fallback_notice, torch_fallbacks
+
+    notice = fallback_notice(torch_fallbacks(training_logs(config)))
+    if notice:
+        print(notice)
     # Files of figures/ that this config does not build are named, never passed off as current.
     extra = leftovers([*deliverables(), *rules.manifest.output])
     if extra:

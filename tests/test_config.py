@@ -68,6 +68,14 @@ BAD = [
     (["targets", "si_heat"], "yes", "targets.si_heat: 'yes' is not of type 'boolean'"),
     (["data", "geomnist", "seed"], 1.5, "data.geomnist.seed: 1.5 is not of type 'integer'"),
     (["pde", "kernel", "size"], 0, "pde.kernel.size: 0 is less than the minimum of 1"),
+    # seeds past 2**32 crashed late (numpy's legacy generator); refused at -n
+    (["pde", "kernel", "seed"], 2**32, "pde.kernel.seed: 4294967296 is greater than the maximum"),
+    (["pde", "image", "seed"], 2**40, "pde.image.seed: 1099511627776 is greater than the maximum"),
+    (["instab", "table1", "seeds"], [1, 2**32], "instab.table1.seeds[1]: 4294967296 is greater"),
+    (["instab", "fig2", "seed"], 2**64, "instab.fig2.seed: 18446744073709551616 is greater"),
+    (["lesde", "seed"], 2**32, "lesde.seed: 4294967296 is greater than the maximum"),
+    # `$` matches before a final newline: the patterns end at the true end of the string
+    (["cluster", "gpu_model"], "a100\n", "cluster.gpu_model: 'a100\\n' does not match"),
 ]
 
 
@@ -84,6 +92,19 @@ def test_all_violations_are_listed_at_once(schema, quick):
     with pytest.raises(ConfigError) as err:
         check_config(config, schema)
     assert "pde.dtype" in str(err.value) and "heat.n_points" in str(err.value)
+
+
+def test_a_study_name_with_a_trailing_newline_is_refused(schema):
+    with pytest.raises(ConfigError, match=r"'s\\n' does not match"):
+        check_config({"studies": {"s\n": {}}}, schema)
+
+
+def test_every_pattern_is_anchored_at_the_true_end(schema):
+    """Python's `$` (JSON Schema patterns are searched with `re`) also matches before a final
+    newline, so every pattern must end with `\\Z`."""
+    patterns = re.findall(r'pattern: "([^"]*)"', (SCHEMA).read_text())
+    assert len(patterns) >= 2
+    assert all(p.startswith("^") and p.endswith("\\\\Z") for p in patterns), patterns
 
 
 def test_key_path_formatting():

@@ -3,6 +3,7 @@ networks; checks with clear errors naming the key; FLOPs from torch's flop count
 
 from __future__ import annotations
 
+import re
 import textwrap
 from types import SimpleNamespace
 
@@ -127,3 +128,52 @@ def test_flops_from_the_flop_counter_match_the_cost_model():
     resnet = resolve_model("cifar_resnet", dict(depth=8, width=4)).build(0)
     assert forward_flops(resnet, channels=3, image_size=(32, 32), n_classes=10) == \
         budget.resnet_flops(8, 4, 3)
+
+
+# ------------------------------------------- a model spec names a network builder, nothing else
+
+@pytest.mark.parametrize("name, kwargs, message", [
+    ("os:system", {"command": "touch {canary}"}, "'os:system' is not a network builder (a builtin_function_or_method"),
+    ("builtins:eval", {"source": "open({canary!r}, 'w')"}, "'builtins:eval' is not a network builder (a builtin"),
+    ("subprocess:call", {"args": ["touch", "{canary}"]}, "'subprocess:call' is not a network builder (a function call of subprocess;"),
+    ("subprocess:Popen", {"args": ["touch", "{canary}"]}, "'subprocess:Popen' is not a network builder (a class subprocess.Popen, not a torch"),
+    ("evil.py:system", {"command": "touch {canary}"}, "'evil.py:system' is not a network builder (a builtin"),
+    ("evil.py:run", {"args": ["touch", "{canary}"]}, "'evil.py:run' is not a network builder (a function run of subprocess;"),
+])
+def test_a_spec_that_is_not_a_model_builder_is_refused_before_any_call(tmp_path, name, kwargs,
+                                                                       message):
+    """`studies.x.model: {name: os:system, kwargs: {command: ...}}` ran the command at `-n`: now
+    what the name resolves to is checked first, and nothing is called."""
+    canary = tmp_path / "canary"
+    (tmp_path / "evil.py").write_text("from os import system\nfrom subprocess import run\n")
+    fill = {k: (v.format(canary=canary) if isinstance(v, str)
+                else [x.format(canary=canary) for x in v]) for k, v in kwargs.items()}
+    with pytest.raises(ModelError, match=re.escape(f"studies.x.model: {message}")):
+        resolve_model(name, fill, key="studies.x.model", workdir=tmp_path)
+    (err,) = model_errors(name, fill, key="studies.x.model", workdir=tmp_path, **GEO)
+    assert "never called" in err
+    assert not canary.exists()
+
+
+def test_model_classes_and_builder_functions_still_resolve(user_dir):
+    assert resolve_model("torch.nn:Linear", {"in_features": 2, "out_features": 3}).build(0)
+    assert resolve_model("torchvision.models:resnet18").fn.__module__.startswith("torchvision")
+    assert resolve_model("my_model:Net", workdir=user_dir).build(0)
+    # a function defined in the user's own file is called (and its result checked)
+    assert resolve_model("my_model:not_a_model", workdir=user_dir)() == {"weights": 1}
+
+
+@pytest.mark.workflow
+def test_os_system_in_a_study_is_refused_at_dry_run_and_runs_nothing(tmp_path):
+    import yaml
+
+    from conftest import snakemake
+    from test_studies import OFF, study
+
+    canary = tmp_path / "canary"
+    spec = study(model={"name": "os:system", "kwargs": {"command": f"touch {canary}"}})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"targets": OFF, "studies": {"x": spec}}))
+    proc = snakemake(tmp_path, "-n")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "studies.x.model: 'os:system' is not a network builder" in out
+    assert not canary.exists()

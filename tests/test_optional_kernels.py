@@ -110,3 +110,47 @@ def test_the_fingerprint_tells_the_native_and_torch_paths_apart(tmp_path, monkey
     native, torch_path = seen
     assert (native.pop("kernels"), torch_path.pop("kernels")) == ("native", "torch")
     assert native == torch_path
+
+
+@pytest.mark.workflow
+def test_a_run_that_fell_back_to_the_torch_path_says_so_at_its_end(tmp_path):
+    """A killed or failed kernel build (failed.json) makes every LE-SDE job on a CPU run the
+    torch path: the run's closing summary and claims.md's header say so."""
+    import yaml
+
+    copy = _checkout_copy(tmp_path)  # no kernels built there
+    shutil.copy(ROOT / "Snakefile", copy)
+    shutil.copytree(ROOT / "envs", copy / "envs")
+    work = tmp_path / "work"
+    work.mkdir()
+    off = dict.fromkeys(("si_heat", "si_pde", "lesde_data", "lesde_figures", "si_deep"), False)
+    config = {"targets": {**off, "lesde_logs": True},
+              "data": {"geomnist": {"train_per_class": 12, "val_per_class": 4}},
+              "lesde": {"device": "cpu", "checkpoint_every": 20, "geomnist_noise": {
+                  "ps": [0.0], "train_per_class": 12, "val_per_class": 4, "trials": 2,
+                  "trials_per_job": 2, "iterations": 20, "lr": 0.01, "eval_every": 10,
+                  "eval_subset": None}}}
+    (work / "config.yaml").write_text(yaml.safe_dump(config))
+    env = {**os.environ, "CXX": shutil.which("false")}  # the build fails at once
+    proc = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s",
+                           str(copy / "Snakefile"), "--directory", str(work), "--cores", "1"],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notice = ("NOTE: 1 LE-SDE training job(s) ran the torch path on a CPU because the native "
+              "kernels were unavailable")
+    assert notice in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+    header = (work / "figures/claims.md").read_text().splitlines()[:3]
+    assert header[2].startswith(f"> **{notice}"), header
+    assert list((copy / "build").rglob("failed.json"))
+    # the same run where the kernels load: no note
+    if not kernels.available():
+        pytest.skip(f"no native kernels here: {kernels.unavailable_reason()}")
+    native = tmp_path / "native"
+    native.mkdir()
+    shutil.copy(work / "config.yaml", native)
+    proc = subprocess.run([str(Path(sys.executable).with_name("snakemake")), "-s",
+                           str(ROOT / "Snakefile"), "--directory", str(native), "--cores", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "torch path" not in proc.stdout + proc.stderr
+    assert "NOTE" not in (native / "figures/claims.md").read_text()

@@ -122,7 +122,9 @@ def test_corrupted_parquet_fails_naming_the_file_and_leaves_no_output(small_copy
     proc = _smk(repo, work, "--cores", "1", target)
     assert proc.returncode != 0
     err = (work / "results/logs/lesde/geomnist_noise/p0.0/summary.log").read_text()
-    assert f"cannot read training log {log.relative_to(work)}" in err, err
+    # the step runner checks every input against its job's record before the reader runs
+    assert (f"damaged input, not read:\n  {log.relative_to(work)}: its bytes changed after its "
+            "job (lesde_train) wrote it") in err, err
     assert not (work / target).exists()
 
 

@@ -17,7 +17,8 @@ rule claims:
         ENV
     params:
         step="claims:gather",
-        kwargs={},
+        # read for their kernel path only: claims.md names a torch-path fallback
+        kwargs={"training_logs": training_logs(config)},
     script:
         STEP
 

@@ -5,6 +5,7 @@
 from traindyn import budget as cost
 from traindyn.codedeps import step_code
 from traindyn.families import FAMILIES
+from traindyn.lesde.fallback import training_logs
 
 STEP = "../scripts/step.py"
 ENV = "../../envs/science.yaml"

@@ -15,14 +15,6 @@ from pathlib import Path
 sm = snakemake  # noqa: F821 -- injected by Snakemake's script directive
 # The library sits beside this script; importable even in an environment that did not install it.
 sys.path.insert(0, str(Path(sm.scriptdir).parent))
-# (an installed traindyn imported at start-up would be another checkout's: use this one)
-_LIB = os.path.realpath(str(Path(sm.scriptdir).parent)) + os.sep
-for _name, _module in list(sys.modules.items()):
-    _file = getattr(_module, "__file__", None)
-    if _name.partition(".")[0] == "traindyn" and _file and not os.path.realpath(
-        _file
-    ).startswith(_LIB):
-        del sys.modules[_name]
 # The threads the job computes with, set before numpy or torch is imported (they read these
 # once). A rule whose numbers depend on the thread count (the reductions of BLAS, FFT and
 # oneDNN kernels are split by thread) passes it as params.threads, from the config: the job gets
@@ -34,17 +26,31 @@ for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = str(threads)
 # PDF files carry their creation time; a fixed one makes a figure's bytes a function of its data.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
+# Imported from the checkout beside this script, or the job stops (never another checkout's code).
+from traindyn.checkout import library_mismatch  # noqa: E402
+
+_mismatch = library_mismatch(importlib.import_module("traindyn").__file__,
+                             str(Path(sm.scriptdir).parent))
+if _mismatch:
+    sys.exit(_mismatch)
 module, func = sm.params.step.split(":")
 data = {k: v for k, v in sm.input.items() if not k.startswith("code")}
 kwargs = {**data, **dict(sm.output.items()), **sm.params.kwargs}
+code = [f for k, v in sm.input.items() if k.startswith("code")
+        for f in ([v] if isinstance(v, str) else v)]
 with open(sm.log[0], "w") as log, redirect_stdout(log), redirect_stderr(log):
     try:
-        getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
-        # what the job wrote, for `make verify` (a file changed later is caught there)
-        from traindyn.records import record_job
+        from traindyn.records import damaged_inputs, hashes, record_job
 
-        files = [f for v in data.values() for f in ([v] if isinstance(v, str) else v)]
-        record_job(sm.rule, list(sm.output), files)
+        # every input is the bytes its own job wrote, or the job stops naming it (never a
+        # result built from a damaged file)
+        files = hashes(f for v in data.values() for f in ([v] if isinstance(v, str) else v))
+        damaged = damaged_inputs(files)
+        if damaged:
+            raise SystemExit("damaged input, not read:\n  " + "\n  ".join(damaged))
+        getattr(importlib.import_module(f"traindyn.{module}"), func)(**kwargs)
+        # what the job wrote, read and ran, for `make verify`
+        record_job(sm.rule, list(sm.output), files, code)
     except BaseException:
         traceback.print_exc()  # into the rule's log, not only Snakemake's console
         raise

@@ -25,8 +25,9 @@ from traindyn.verify import verify  # noqa: E402
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--snakemake", default=f"{Path(sys.executable).with_name('snakemake')} "
-                                               f"-s {ROOT / 'Snakefile'}")
+    # quoted: a checkout or environment path may hold spaces
+    parser.add_argument("--snakemake", default=shlex.join(
+        [str(Path(sys.executable).with_name("snakemake")), "-s", str(ROOT / "Snakefile")]))
     parser.add_argument("--report", help="build this report of the current deliverables only")
     parser.add_argument("args", nargs="*", help="more Snakemake arguments (after --)")
     opts = parser.parse_args()

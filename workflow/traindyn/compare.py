@@ -28,12 +28,51 @@ def write_run_config(out: str, config: Mapping[str, Any]) -> None:
     write_json(out, json.loads(json.dumps(config, sort_keys=True)))
 
 
+class RunError(ValueError):
+    """A run that cannot be compared: missing, unreadable, incomplete, stale or damaged files."""
+
+
 def _load(run: str | os.PathLike, name: str) -> Any:
     path = Path(run) / name
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: is {run} a complete run of this pipeline? "
-                                "(snakemake --directory <it> writes it)")
-    return json.loads(path.read_text())
+        raise RunError(f"{path} is missing: is {run} a complete run of this pipeline? "
+                       "(snakemake --directory <it> writes it)")
+    try:
+        value = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise RunError(f"{path} is not valid JSON ({err}): truncated or damaged; rebuild it "
+                       f"(snakemake --directory {run} --forcerun claims)") from None
+    if name == CLAIMS and not (isinstance(value, list) and all(
+            isinstance(c, Mapping) and "id" in c for c in value)):
+        raise RunError(f"{path} is not a list of claim records with an id: damaged")
+    return value
+
+
+def check_run(run: str | os.PathLike, snakemake: list[str], allow_stale: bool = False) -> str:
+    """:class:`RunError` unless every output of ``run`` passes ``make verify``'s checks against
+    the config the run recorded (``figures/run_config.json``): the message says which outputs
+    are missing (incomplete), would be rebuilt (stale: e.g. other code) or damaged. With
+    ``allow_stale`` (two runs of different code), stale outputs are only named: the returned
+    note, empty when there are none."""
+    from contextlib import chdir
+
+    from .verify import verify
+
+    config = Path(run).resolve() / CONFIG
+    _load(run, CONFIG)
+    with chdir(run):
+        result = verify([*snakemake, "--configfile", str(config), "--replace-workflow-config"])
+    kinds = {k: v for k, v in result.kinds.items() if v and not (allow_stale and k == "stale")}
+    if kinds:
+        parts = [f"{kind}: {len(problems)} outputs, e.g. {problems[0]}"
+                 for kind, problems in kinds.items()]
+        raise RunError(f"{run} is not a finished, current, undamaged run ({len(result.current)} "
+                       f"outputs verified, {len(result.problems)} problems):\n  "
+                       + "\n  ".join(parts) + f"\n(`make verify` in {run} lists them all; "
+                       "ALLOW_STALE=1 compares runs of different code)")
+    stale = result.kinds["stale"]
+    return (f"{run}: {len(stale)} outputs stale for this checkout's code (allowed), e.g. "
+            f"{stale[0]}" if stale else "")
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:

@@ -25,31 +25,19 @@ def load_schema(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def check_yaml(path: str | os.PathLike) -> None:
-    """Parse a config file, turning a YAML syntax error into one that names the file and line
-    (Snakemake's own message names neither)."""
-    try:
-        yaml.safe_load(Path(path).read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
-        problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError(f"config file {where}: not valid YAML: {problem}") from None
+    """Parse a config file with the strict reader (:mod:`traindyn.configfile`): a YAML syntax
+    error, a duplicate key, an alias or a YTE switch is named with the file and line."""
+    from .configfile import parse
+
+    parse(Path(path).read_text(encoding="utf-8"), str(path))
 
 
 def check_config_file(path: str | os.PathLike) -> None:
-    """A config file that exists, parses, and holds a mapping of keys; otherwise an error that
-    names it (and the line of a YAML error)."""
-    if not os.path.exists(path):
-        raise ConfigError(f"config file {path} does not exist (a --configfile path is relative "
-                          f"to the directory snakemake runs in: {os.getcwd()})")
-    check_yaml(path)
-    data = yaml.safe_load(Path(path).read_text())
-    if data is None:
-        raise ConfigError(f"config file {path} is empty: write the keys to set (the "
-                          "repository's config.yaml lists them), or `{}` to keep every default")
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"config file {path} must hold a mapping of keys (targets:, heat:, "
-                          f"...), not a {type(data).__name__}")
+    """A config file that exists, is data only (:func:`traindyn.configfile.load`) and holds a
+    mapping of keys; otherwise an error that names it (and the line)."""
+    from .configfile import load
+
+    load(path)
 
 
 def key_path(parts: Any) -> str:

@@ -19,6 +19,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,6 +111,36 @@ def _user_file(module: str, workdir: Path) -> Path | None:
     return local.resolve() if "." not in module and local.is_file() else None
 
 
+# Packages whose functions build networks (torchvision.models.resnet18, ...). Any other function
+# is called only when defined in the user's own model file.
+MODEL_PACKAGES = ("torchvision.models",)
+
+
+def _check_builder(fn: Any, name: str, key: str, user_module: Any) -> None:
+    """Refuse, before it is ever called, a callable that is not a network builder: a config
+    value must not be able to name ``os:system`` and have a dry run call it. Allowed: a class
+    derived from torch.nn.Module, a function of :data:`MODEL_PACKAGES`, or a function defined in
+    the user's model file (``user_module``, which is code the user runs: docs/studies.md)."""
+    if isinstance(fn, type):
+        if issubclass(fn, torch.nn.Module):
+            return
+        what = f"a class {fn.__module__}.{fn.__qualname__}, not a torch.nn.Module"
+    elif isinstance(fn, types.FunctionType):
+        origin = fn.__module__ or ""
+        if user_module is not None and origin == user_module.__name__:
+            return
+        if any(origin == p or origin.startswith(p + ".") for p in MODEL_PACKAGES):
+            return
+        what = (f"a function {fn.__qualname__} of {origin}; only functions defined in the model "
+                f"file itself or in {', '.join(MODEL_PACKAGES)} are called")
+    else:
+        what = f"a {type(fn).__name__}, not a class or a function"
+    raise ModelError(f"{key}: {name!r} is not a network builder ({what}), so it is never "
+                     "called. A model names a "
+                     "torch.nn.Module subclass or a function that builds one, e.g. "
+                     "torchvision.models:resnet18, my_model.py:Net")
+
+
 def resolve_model(name: str, kwargs: Mapping[str, Any] | None = None, *, key: str = "model",
                   workdir: str | Path | None = None) -> ModelFactory:
     """The factory of ``name`` with ``kwargs``; an import failure, a missing attribute or a
@@ -138,6 +169,7 @@ def resolve_model(name: str, kwargs: Mapping[str, Any] | None = None, *, key: st
         fn = getattr(fn, part, None)
     if not callable(fn):
         raise ModelError(f"{key}: {module_name!r} has no callable {attr!r} (model {name!r})")
+    _check_builder(fn, name, key, module if path is not None else None)
     files: set[Path] = set()
     if path is not None:
         _local_imports(path, files)
