@@ -114,7 +114,7 @@ def test_key_path_formatting():
 
 # ---------------------------------------------------------------- after defaults: the whole config
 
-from traindyn.config import check_yaml  # noqa: E402
+from traindyn.configfile import load as load_config_file  # noqa: E402
 from traindyn.config_checks import check_filled_config  # noqa: E402
 from traindyn.sizes import NOT_SIZES, needs  # noqa: E402
 
@@ -230,7 +230,7 @@ def test_yaml_syntax_errors_name_file_and_line(tmp_path):
     bad = tmp_path / "config.yaml"
     bad.write_text("targets:\n  si_heat: true\n  si_pde: [true\nheat: {}\n")
     with pytest.raises(ConfigError, match=r"config\.yaml, line \d+, column \d+: not valid YAML"):
-        check_yaml(bad)
+        load_config_file(bad)
 
 
 # ---------------------------------------------------------------- finite numbers, value types

@@ -86,8 +86,11 @@ def test_plain_argument_jobs_of_a_study_with_a_users_model_file(tmp_path, monkey
     data = dict(name="cifar10", root=cifar_archive(tmp_path / "c", 3, 2), classes=[0, 1, 2],
                 image_size=8)
     job = dict(model="user_net:make", model_kwargs={"k": 3}, data=data, study="mine")
-    copies_run("t.parquet", "d.npz", ks=[1, 3], seed=0, lr=0.1, epochs=2, batch=4,
-               layers=["1.weight"], **job)
+    from traindyn.extraction import divergence_step
+
+    copies_run("t.parquet", "s.safetensors", ks=[1, 3], seed=0, lr=0.1, epochs=2, batch=4,
+               **job)
+    divergence_step("s.safetensors", "d.npz", layers=["1.weight"])
     table = read_table1_run("t.parquet").to_pandas()
     assert len(table) == 2 * 3 and table.control_identical.all()
     assert table.activation.unique().tolist() == ["user_net:make"]

@@ -105,8 +105,7 @@ NET = dict(dataset="geomnist", network=dict(depth=8, width=4, swish_beta=5.0), d
            device="cpu", deterministic=True)
 TABLE1 = dict(seed=1, activation="relu", ks=[1, 3], lr=0.05, momentum=0.9, nesterov=True,
               weight_decay=5e-4, batch=16, epochs=2, milestones=[1], test_batch=64)
-FIG2 = dict(n=2, base_lr=0.1, saves=3, layer="layer2.0.conv1", ks=[1, 3], seed=7,
-            weight_decay=5e-4, batch=8)
+FIG2 = dict(n=2, base_lr=0.1, saves=3, ks=[1, 3], seed=7, weight_decay=5e-4, batch=8)
 
 
 @pytest.mark.parametrize("kind,stops", [("table1", {1}), ("fig2", {2, 4})])
@@ -114,7 +113,7 @@ def test_instab_runs_stopped_early_end_with_the_uninterrupted_bytes(tmp_path, mo
                                                                     stops):
     data = geomnist_cache(tmp_path / "g.npz", n_train=16, n_val=8)
     run, kw, suffix = ((instab.table1_run, TABLE1, ".parquet") if kind == "table1"
-                       else (instab.fig2_run, FIG2, ".npz"))
+                       else (instab.fig2_run, FIG2, ".snapshots.safetensors"))
     ref, out = tmp_path / f"ref{suffix}", tmp_path / f"out{suffix}"
     assert _attempts(monkeypatch, lambda: run(str(ref), data, **NET, **kw), jobs, set()) == 1
     assert _attempts(monkeypatch, lambda: run(str(out), data, **NET, **kw), jobs, stops) == len(stops) + 1

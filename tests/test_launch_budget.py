@@ -96,7 +96,7 @@ def test_table1_and_figure2_steps_sync_only_at_epoch_ends_and_saves():
     src = inspect.getsource(steps.fig2_run)
     loop = src[src.index("for x, y in islice"):src.index("bar.update")]
     assert ".cpu()" not in loop and ".item()" not in loop and "numpy()" not in loop
-    assert "copy_divergence(model, layer)" in loop and "if step % n == 0" in loop
+    assert "saved = snapshot()" in loop and "if step % n == 0" in loop
     net = CopiesResNet(8, 2, width=4)
     opt = PerturbedSGD(net.parameters(), ks=[1, 3], lr=0.1)
     x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))

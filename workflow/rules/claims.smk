@@ -4,7 +4,9 @@
 rule claims:
     input:
         claim_files=all_claims(),
-        code=step_code("claims:gather"),
+        # read for their kernel path only: claims.md names a torch-path fallback
+        training_logs=training_logs(config),
+        code=step_code("claims_report:gather"),
     output:
         out_md=report(
             "figures/claims.md", caption="../report/claims.rst", category="Claims"
@@ -16,9 +18,8 @@ rule claims:
     conda:
         ENV
     params:
-        step="claims:gather",
-        # read for their kernel path only: claims.md names a torch-path fallback
-        kwargs={"training_logs": training_logs(config)},
+        step="claims_report:gather",
+        kwargs={},
     script:
         STEP
 

@@ -15,6 +15,8 @@ wildcard_constraints:
 
 STUDY_GPUS = max([s["train"]["gpu"] for s in STUDIES.values()], default=0)
 STUDY_MODEL_FILES = partial(study_spec.model_code, STUDIES)
+# the threads a study's jobs compute with: the bits follow it (a job parameter), not --cores
+STUDY_THREADS = partial(study_spec.threads, STUDIES)
 
 
 rule study_copies:
@@ -30,12 +32,12 @@ rule study_copies:
         "results/benchmarks/study_copies/{study}/seed{seed}.tsv"
     conda:
         ENV
-    threads: lambda w: STUDIES[w.study]["train"]["threads"]
+    threads: STUDY_THREADS
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(STUDIES[w.study], "copies", BUDGET),
     params:
-        threads=lambda w: STUDIES[w.study]["train"]["threads"],  # bits follow it, not --cores
+        threads=STUDY_THREADS,
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
@@ -59,12 +61,12 @@ rule study_divisor:
         "results/benchmarks/study_divisor/{study}/n{n}.tsv"
     conda:
         ENV
-    threads: lambda w: STUDIES[w.study]["train"]["threads"]
+    threads: STUDY_THREADS
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(STUDIES[w.study], "divisor", BUDGET),
     params:
-        threads=lambda w: STUDIES[w.study]["train"]["threads"],  # bits follow it, not --cores
+        threads=STUDY_THREADS,
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="instab.copies:copies_run",
         kwargs=lambda w: dict(
@@ -105,7 +107,7 @@ rule study_divergence:
 rule study_probes:
     input:
         snapshots="results/studies/{study}/copies/seed{seed}.snapshots.safetensors",
-        code=step_code("extraction:probe_step"),
+        code=step_code("studies.probes:probe_step"),
         code_model=STUDY_MODEL_FILES,
     output:
         out="results/studies/{study}/copies/seed{seed}.probes.npz",
@@ -113,11 +115,11 @@ rule study_probes:
         "results/logs/studies/{study}/copies/seed{seed}.probes.log",
     conda:
         ENV
-    threads: lambda w: STUDIES[w.study]["train"]["threads"]
+    threads: STUDY_THREADS
     params:
-        threads=lambda w: STUDIES[w.study]["train"]["threads"],
+        threads=STUDY_THREADS,
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),
-        step="extraction:probe_step",
+        step="studies.probes:probe_step",
         kwargs=lambda w: study_spec.probe_kwargs(w.study, STUDIES[w.study]),
     script:
         STEP
@@ -136,14 +138,14 @@ rule study_trials:
         "results/benchmarks/study_trials/{study}/{setting}/trials{lo}-{hi}.tsv"
     conda:
         ENV
-    threads: lambda w: STUDIES[w.study]["train"]["threads"]
+    threads: STUDY_THREADS
     resources:
         **gpu_resources(STUDY_GPUS),
         runtime=lambda w: study_minutes(
             STUDIES[w.study], "trials", BUDGET, int(w.hi) - int(w.lo)
         ),
     params:
-        threads=lambda w: STUDIES[w.study]["train"]["threads"],
+        threads=STUDY_THREADS,
         data=lambda w: study_spec.data_digest(STUDIES[w.study]),  # edited images rerun it
         step="lesde.trials:trials_run",
         kwargs=lambda w: dict(

@@ -66,7 +66,7 @@ def main() -> int:
         flops, steps = flops_steps
         results.append((name, ok, seconds, flops / seconds / 1e9, steps / seconds, why))
 
-    from traindyn.instab.steps import fig2_run, table1_run
+    from traindyn.instab.steps import fig2_divergence, fig2_run, table1_run
     from traindyn.lesde.steps import train_run
 
     ks = [1, 3] if small else [1, 3, 5, 7, 9, 11]
@@ -76,10 +76,11 @@ def main() -> int:
         weight_decay=5e-4, batch=128, epochs=1, milestones=[], test_batch=256, **common),
         lambda: _control_held(read_table1_run(t1)),
         cost.resnet_job_cost(net, channels, len(ks) + 1, n_train, n_test, 1, 128))
-    f2 = out / "fig2.npz"
-    timed("Figure 2, 10 saves", lambda: fig2_run(
-        str(f2), n=1, base_lr=0.1, saves=10, layer="layer2.0.conv1", ks=[1, 3], seed=7,
-        weight_decay=5e-4, batch=128, **common), lambda: read_fig2_run(f2),
+    f2, snaps = out / "fig2.npz", out / "fig2.snapshots.safetensors"
+    timed("Figure 2, 10 saves", lambda: (fig2_run(
+        str(snaps), n=1, base_lr=0.1, saves=10, ks=[1, 3], seed=7, weight_decay=5e-4,
+        batch=128, **common), fig2_divergence(str(snaps), str(f2), layer="layer2.0.conv1")),
+        lambda: read_fig2_run(f2),
         cost.resnet_steps_cost(net, channels, 2, 10, 128))
     steps, val = out / "lesde.steps.parquet", out / "lesde.val.parquet"
     trials, iters = (5, 20) if small else (25, 100)

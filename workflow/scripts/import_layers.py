@@ -32,7 +32,8 @@ FAMILY_PACKAGES = ("lesde", "instab", "pde", "studies")
 # The registry and the code that composes every family (config checks, sizes, tiers, data
 # checks, ``make verify``): above the families, which they import.
 PIPELINE = ("traindyn.families", "traindyn.config_checks", "traindyn.sizes", "traindyn.scales",
-            "traindyn.data.checks", "traindyn.verify")
+            "traindyn.data.checks", "traindyn.verify", "traindyn.compare",
+            "traindyn.claims_report")
 
 
 def modules() -> list[str]:

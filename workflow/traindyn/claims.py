@@ -381,12 +381,10 @@ def claims_markdown(claims: Sequence[Claim]) -> str:
 
 
 def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike,
-           out_json: str | os.PathLike, training_logs: Iterable[str] = ()) -> None:
-    """Snakemake step: all claim files -> ``figures/claims.md`` and, machine-readable, every claim
-    record in one ``figures/claims.json`` (what ``make compare`` reads). ``claims.md`` opens with
-    a note when any of ``training_logs`` ran the LE-SDE torch fallback (:mod:`.lesde.fallback`)."""
-    from .lesde.fallback import fallback_notice, torch_fallbacks
-
+           out_json: str | os.PathLike, notice: str | None = None) -> None:
+    """All claim files -> ``figures/claims.md`` and, machine-readable, every claim record in one
+    ``figures/claims.json`` (what ``make compare`` reads); ``claims.md`` opens with ``notice``
+    when there is one (the pipeline's step, :mod:`traindyn.claims_report`, says when)."""
     claims = read_claims(claim_files)
     seen: set[str] = set()
     twice = sorted({c.id for c in claims if c.id in seen or seen.add(c.id)})
@@ -394,7 +392,6 @@ def gather(claim_files: Iterable[str | os.PathLike], out_md: str | os.PathLike,
         raise ValueError(f"claim ids used twice: {', '.join(twice)}")
     write_claims(out_json, claims)
     text = claims_markdown(claims)
-    notice = fallback_notice(torch_fallbacks(training_logs))
     if notice:
         title, _, rest = text.partition("\n")
         text = f"{title}\n\n> **{notice}**\n{rest}"

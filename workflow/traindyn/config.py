@@ -24,22 +24,6 @@ def load_schema(path: str | os.PathLike) -> dict[str, Any]:
     return yaml.safe_load(Path(path).read_text())
 
 
-def check_yaml(path: str | os.PathLike) -> None:
-    """Parse a config file with the strict reader (:mod:`traindyn.configfile`): a YAML syntax
-    error, a duplicate key, an alias or a YTE switch is named with the file and line."""
-    from .configfile import parse
-
-    parse(Path(path).read_text(encoding="utf-8"), str(path))
-
-
-def check_config_file(path: str | os.PathLike) -> None:
-    """A config file that exists, is data only (:func:`traindyn.configfile.load`) and holds a
-    mapping of keys; otherwise an error that names it (and the line)."""
-    from .configfile import load
-
-    load(path)
-
-
 def key_path(parts: Any) -> str:
     """['heat', 'panels', 1] -> 'heat.panels[1]'."""
     out = ""

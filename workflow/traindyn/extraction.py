@@ -62,19 +62,6 @@ def user_metric(spec: str, workdir: str | None = None) -> Callable:
     return fn
 
 
-def metric_files(metrics: Sequence[str], workdir: str | None = None) -> list[str]:
-    """The files of the user metrics among ``metrics`` (code inputs of the extraction)."""
-    from pathlib import Path
-
-    out = []
-    for m in metrics:
-        if ":" in m:
-            file = m.rpartition(":")[0]
-            path = Path(file) if Path(file).is_absolute() else Path(workdir or Path.cwd()) / file
-            out.append(str(path.resolve()))
-    return out
-
-
 def metric_errors(metrics: Sequence[str], key: str, workdir: str | None = None) -> list[str]:
     """Problems of the metric names before any job: unknown names, user metrics that do not
     load or do not give one finite value per copy on a small example."""
@@ -179,40 +166,3 @@ def _key(metric: str) -> str:
     """A metric's name in an .npz key: a user metric by its function's name."""
     return metric.rpartition(":")[2]
 
-
-def probe_step(snapshots: str, out: str, *, model: str, model_kwargs: dict, data: dict,
-               study: str, probe_per_class: int, dtype: str = "float32") -> None:
-    """Snakemake step: the logits of a fixed probe set (the first ``probe_per_class`` test
-    images of every class) for every copy at every save, each copy's weights loaded from the
-    snapshots into the study's model -> ``out`` (.npz): ``steps``, ``ks``, ``logits`` (saves,
-    copies, P, K) and ``disagreement`` (saves, copies): the fraction of probe images a copy
-    predicts differently from the reference (first k = 1) copy."""
-    import torch
-
-    from .atomic import save_npz
-    from .data.images import load_images
-    from .lesde.trials import first_per_class
-    from .models.names import resolve_model
-    from .runtime import torch_dtype
-    from .snapshots import load_into
-
-    meta = read_meta(snapshots)
-    ks, saves = meta["ks"], len(meta["saves"])
-    images = load_images(**data, key=f"studies.{study}.data")
-    probes = first_per_class(images.y_test, probe_per_class)
-    x = images.x_test[probes].to(torch_dtype(dtype))
-    factory = resolve_model(model, model_kwargs, key=f"studies.{study}.model")
-    net = factory.build(0).to(torch_dtype(dtype))
-    logits = np.zeros((saves, len(ks), len(probes), images.n_classes), dtype=np.float32)
-    with torch.no_grad():
-        for s in range(saves):
-            for c in range(len(ks)):
-                load_into(net, snapshots, s, c).eval()
-                logits[s, c] = net(x).float().numpy()
-    pred = logits.argmax(axis=3)
-    ref = ks.index(1)
-    save_npz(out, steps=np.asarray([s["step"] for s in meta["saves"]], dtype=np.int64),
-             ks=np.asarray(ks), logits=logits, labels=images.y_test[probes].numpy(),
-             disagreement=(pred != pred[:, ref:ref + 1]).mean(axis=2),
-             provenance=json.dumps(dict(meta.get("provenance", {}), snapshots=snapshots,
-                                        probe_per_class=probe_per_class)))

@@ -60,12 +60,14 @@ def _readers() -> list[tuple[Callable[[str], bool], Callable[[str], object]]]:
     from .data.geomnist import load_geomnist
     from .instab.outputs import read_fig2_run, read_table1_run
     from .lesde.logs import check_log_complete, check_log_run, check_summary
+    from .snapshots import read_meta
 
     def log(path):
         check_log_complete(path)
         check_log_run(path)
 
     return [
+        (lambda p: p.endswith(".snapshots.safetensors"), read_meta),
         (lambda p: p.startswith("results/lesde/") and p.endswith(".parquet"), log),
         (lambda p: p.endswith("/summary.npz"), lambda p: check_summary(p, load_npz(p))),
         (lambda p: p.startswith("results/instab/table1/"), read_table1_run),

@@ -22,10 +22,13 @@ from ..data.geomnist import load_geomnist
 from ..data.noise import pixel_noise as noisy_images
 from ..data.registry import facts
 from ..divergence import relative_l1_divergence
+from ..extraction import divergences, tensor_name
 from ..jobs import Job, resumable_job
 from ..runtime import resolve_device, torch_dtype
+from ..snapshots import SnapshotWriter, read_meta
 from ..workdir import run_fingerprint
 from .data import CIFAR_MEAN, CIFAR_STD, ImageData, minibatches, normalized
+from .copies import copy_states
 from .optimizer import PerturbedSGD
 from .outputs import TABLE1_COLUMNS, check_table1_rows, epoch_rows
 from .train import (NetSpec, accuracy, build, copies_identical, layer_weight, loss_and_step,
@@ -61,7 +64,7 @@ def _identity(step_locals: dict, dataset: str, data: str | None, root: str | Non
     """Run fingerprint of a step from its arguments (outputs and GPU count left out) and the
     thread count it computes with (a CPU run's bits depend on it: state saved under another
     count is never resumed)."""
-    skip = ("out", "gpus", "checkpoint_seconds", "dev")
+    skip = ("out", "snapshots", "gpus", "checkpoint_seconds", "dev")
     params = {k: v for k, v in step_locals.items() if k not in skip}
     inputs = [f"{root}/{CIFAR_FOLDER}"] if dataset == "cifar10" else [data]
     return run_fingerprint(__name__, params, inputs, device=device.type,
@@ -94,9 +97,6 @@ def table1_run(out: str, data: str | None = None, *, dataset: str, seed: int, ac
     the same minibatches; per-epoch test accuracy of every copy, and whether the control is still
     bit-identical to the k = 1 copy. ``snapshots``: every copy's parameters and buffers after
     every ``snapshot_every``-th epoch (:mod:`traindyn.snapshots`), for later analyses."""
-    from ..snapshots import SnapshotWriter
-    from .copies import copy_states
-
     dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
     with resumable_job(out + ".work", dev, fingerprint, deterministic) as job:
@@ -164,10 +164,6 @@ def fig2_run(out: str, data: str | None = None, *, dataset: str, n: int, base_lr
     (:func:`fig2_divergence`). A checkpoint is written at a save point once
     ``checkpoint_seconds`` have passed since the last; the saves made so far stay in the work
     directory, so a resumed run ends with the same bytes."""
-    from ..extraction import tensor_name
-    from ..snapshots import SnapshotWriter
-    from .copies import copy_states
-
     dev = resolve_device(device, gpus, job=out)
     fingerprint = _identity(dict(locals()), dataset, data, root, dev)
     with resumable_job(out + ".work", dev, fingerprint, deterministic) as job:
@@ -235,9 +231,6 @@ def fig2_divergence(snapshots: str, out: str, *, layer: str) -> None:
     """Extraction step: a Figure 2 run's snapshots -> ``out`` (.npz): the relative L1 divergence
     of the two copies' ``layer`` at the first update (``floor``) and at every save
     (``divergence``), with ``lr``, ``n``, ``saves`` and the run's provenance."""
-    from ..extraction import divergences
-    from ..snapshots import read_meta
-
     meta = read_meta(snapshots)
     div = divergences(snapshots, [layer], ["relative_l1"], ref=0)[layer]["relative_l1"][:, 1]
     save_npz(out, divergence=div[1:], floor=float(div[0]), lr=meta["lr"], n=meta["n"],

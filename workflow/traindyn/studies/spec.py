@@ -191,6 +191,11 @@ def data_title(study: Mapping[str, Any]) -> str:
     return f.title
 
 
+def threads(studies: Mapping[str, Any], w) -> int:
+    """The threads the jobs of the study of wildcards ``w`` compute with."""
+    return int(studies[w.study]["train"]["threads"])
+
+
 def model_code(studies: Mapping[str, Any], w) -> list[str]:
     """The model file of the study of wildcards ``w`` and the local files it imports: code
     inputs of its jobs, so editing them replans exactly that study."""
@@ -200,10 +205,12 @@ def model_code(studies: Mapping[str, Any], w) -> list[str]:
 
 
 def metric_code(study: Mapping[str, Any]) -> list[str]:
-    """The files of the study's own divergence metrics: code inputs of its extraction steps."""
-    from ..extraction import metric_files
+    """The files of the study's own divergence metrics ('file.py:function', relative to the
+    working directory): code inputs of its extraction steps."""
+    from pathlib import Path
 
-    return metric_files(study["instability"]["metrics"])
+    return [str(Path(m.rpartition(":")[0]).resolve()) for m in study["instability"]["metrics"]
+            if ":" in m]
 
 
 def root(name: str) -> str:
