@@ -24,9 +24,10 @@ import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from safetensors import safe_open
 
 from .divergence import relative_l1_divergence
-from .snapshots import load_snapshot, read_meta
+from .snapshots import read_meta
 
 __all__ = ["METRICS", "divergences", "divergence_step", "user_metric"]
 
@@ -96,13 +97,11 @@ def tensor_name(layer: str, names: Sequence[str]) -> str:
                    f"hold {len(names)} tensors, e.g. {list(names)[:4]})")
 
 
-def _stack(path: str, save: int, copies: int, names: Sequence[str]) -> np.ndarray:
-    """(copies, n) the named tensors of every copy at one save, flattened, float64."""
-    rows = []
-    for c in range(copies):
-        t = load_snapshot(path, save, c, names)
-        rows.append(np.concatenate([t[n].double().numpy().reshape(-1) for n in names]))
-    return np.stack(rows)
+def _stack(f, save: int, copies: int, names: Sequence[str]) -> np.ndarray:
+    """(copies, n) the named tensors of every copy at one save, flattened, float64 (``f``: the
+    snapshot file, opened once for the whole extraction)."""
+    return np.stack([np.concatenate([f.get_tensor(f"s{save}/c{c}/{n}").double().numpy()
+                                     .reshape(-1) for n in names]) for c in range(copies)])
 
 
 def divergences(path: str, layers: Sequence[str], metrics: Sequence[str] = ("relative_l1",),
@@ -125,8 +124,9 @@ def divergences(path: str, layers: Sequence[str], metrics: Sequence[str] = ("rel
         else:
             chosen = [tensor_name(layer, names)]
         per: dict[str, list] = {m: [] for m in fns}
-        for save in range(len(meta["saves"])):
-            w = _stack(path, save, len(ks), chosen)
+        with safe_open(str(path), framework="pt") as f:
+            stacks = [_stack(f, save, len(ks), chosen) for save in range(len(meta["saves"]))]
+        for w in stacks:
             for m, fn in fns.items():
                 per[m].append(fn(w, w[ref][None]) if m == "relative_l1" else
                               np.asarray(fn(w, w[ref]), dtype=np.float64))

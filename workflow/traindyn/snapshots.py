@@ -53,10 +53,6 @@ class SnapshotWriter:
     def _part(self, index: int) -> Path:
         return self.work / f"save{index:06d}.safetensors"
 
-    def done(self) -> int:
-        """Saves already written (by this job or the attempt it resumes)."""
-        return len(list(self.work.glob("save*.safetensors")))
-
     def add(self, index: int, step: int, epoch: int,
             copies: Sequence[Mapping[str, torch.Tensor]]) -> None:
         from safetensors.torch import save_file
