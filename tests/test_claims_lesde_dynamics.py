@@ -32,10 +32,12 @@ FIG1_FAILS = [("F1-1[0]", lambda st: st["GeoMNIST"].__setitem__(0, est(7.9))),
                   "GeoMNIST", [est(10.5), est(5.0), est(2.5, 0.1)])),
               ("F1-order[CIFAR-10]", lambda st: st.__setitem__(
                   "CIFAR-10", [est(-0.3), est(3.0), est(1.5)]))]
+# the late-window claims read the same (test) values: the same patches fail them
+FIG1_FAILS += [(f"F1-1w[{c}]", patch) for c, (_, patch) in enumerate(FIG1_FAILS[:3])]
 
 
 def f1(st):
-    return fig1_claims(st, scale="paper")
+    return fig1_claims(st, scale="paper", late=st)
 
 
 def test_fig1_good_statistics_pass():
@@ -56,6 +58,7 @@ def test_fig1_noisy_projection_is_inconclusive_and_quick_scale_keeps_it():
     assert verdicts(f1(noisy))["F1-1[0]"] == INCONCLUSIVE  # tol 2 sqrt(0.25 + 12.5) > 2 x 3.5
     got = {c.id: c for c in fig1_claims(FIG1, scale="quick")}
     assert got["F1-1[0]"].verdict == NA and got["F1-1[0]"].measured == 10.5
+    assert got["F1-1w[0]"].verdict == NA and "iterations" in got["F1-1w[0]"].reason
     assert got["F1-1[0]"].uncertainty == 0.3
     assert got["F1-order[GeoMNIST]"].verdict == PASS
     swapped = dict(FIG1, GeoMNIST=[est(10.5), est(2.6, 0.2), est(2.5, 0.2)])  # within noise

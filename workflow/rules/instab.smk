@@ -102,8 +102,7 @@ rule instab_fig2_run:
         kwargs=lambda w: dict(
             n=int(w.n),
             dtype=w.dtype,
-            **instab_plan.fig2_run_args(INSTAB["fig2"]),
-            **INSTAB_COMMON,
+            **instab_plan.fig2_run_args(INSTAB["fig2"], INSTAB_COMMON),
         ),
     script:
         STEP

@@ -23,8 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))
 
-from traindyn.claims import (EXTRA, FAIL, INCONCLUSIVE, MARKS, PAPER, SELF_CHECK,  # noqa: E402
-                             Claim, _cell, _counts, _measured_cell, claims_markdown, read_claims)
+from traindyn.claims import (AUTHORS_CODE, EXTRA, FAIL, ILL_CONDITIONED,  # noqa: E402
+                             INCONCLUSIVE, MARKS, PAPER, SELF_CHECK, Claim, _cell, _counts,
+                             _measured_cell, claims_markdown, read_claims)
 from traindyn.run_record import (benchmark_rows, commit, machine, marker,  # noqa: E402
                                   replace_marked)
 
@@ -84,10 +85,30 @@ def all_counts(claims: list[Claim]) -> str:
             f"{_counts([c for c in claims if c.kind == SELF_CHECK])}.")
 
 
+# the paper claims listed by verdict, in this order, with a title each
+LISTED = ((FAIL, "Failures"),
+          (AUTHORS_CODE, "Failures the authors' own published code shares (the paper's figure "
+                         "disagrees with its code)"),
+          (ILL_CONDITIONED, "Ill-conditioned (the estimator takes the log of a quantity within "
+                            "its noise)"),
+          (INCONCLUSIVE, "Inconclusive"))
+
+
+def ids_by_verdict(claims: list[Claim]) -> str:
+    """'Failures: a, b. Failures the authors' ... shares: c.' for the paper claims."""
+    parts = []
+    for verdict, title in LISTED:
+        ids = [c.id for c in claims if c.kind == PAPER and c.verdict == verdict]
+        if ids:
+            parts.append(f"{title.split(' (')[0]}: {', '.join(ids)}.")
+    return " ".join(parts)
+
+
 def counts_block(claims: list[Claim], run_dir: Path) -> str:
     """The README's short form: where and when, the counts, and where the rest is."""
     return (f"Last reference run (commit {commit(ROOT)}, finished {finished(run_dir)} on "
-            f"{machine()}): {all_counts(claims)} Failures, inconclusive claims and every paper "
+            f"{machine()}): {all_counts(claims)} {ids_by_verdict(claims)} Failures, "
+            "inconclusive claims and every paper "
             "claim: [docs/reference.md](docs/reference.md#the-last-verdicts); every claim with "
             "its tolerance and source: [docs/reference_verdicts.md](docs/reference_verdicts.md).")
 
@@ -109,7 +130,7 @@ def block(claims: list[Claim], run_dir: Path) -> str:
         "[docs/reference_verdicts.md](reference_verdicts.md).",
         "",
     ]
-    for verdict, title in ((FAIL, "Failures"), (INCONCLUSIVE, "Inconclusive")):
+    for verdict, title in LISTED:
         rows = [c for c in paper if c.verdict == verdict]
         if rows:
             lines += [f"{title}:", ""] + [

@@ -28,14 +28,21 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import write_json, write_text
-from .stats import (FAIL, INCONCLUSIVE, PASS, Z, agree_verdict, as_estimate, bound_verdict,
-                    real_inversions)
+from .stats import (FAIL, INCONCLUSIVE, PASS, Z, Estimate, agree_verdict, as_estimate,
+                    bound_verdict, real_inversions)
 
 NA, MEASURED = "not-applicable", "measured"
 # a run whose data cannot carry the statistic (a network at chance, constant logits, no spread):
 # named with its reason, never shown as a result
 DEGENERATE = "degenerate"
-VERDICTS = (PASS, FAIL, INCONCLUSIVE, NA, MEASURED, DEGENERATE)
+# a number of the paper that this run misses and the authors' own published code misses alike:
+# the paper's figure disagrees with the authors' code (still a failure, never a pass)
+AUTHORS_CODE = "fail-authors-code"
+# the statistic divides by, or takes the log of, a quantity within its noise: it follows the
+# noise (e.g. the trial count), not the dynamics, so it can neither pass nor fail
+ILL_CONDITIONED = "ill-conditioned"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE, NA, MEASURED, DEGENERATE, AUTHORS_CODE, ILL_CONDITIONED)
+FAILED = (FAIL, AUTHORS_CODE)  # the verdicts that count as failures
 PAPER, EXTRA, SELF_CHECK, STUDY = "paper", "extra", "self-check", "study"
 KINDS = (PAPER, EXTRA, SELF_CHECK, STUDY)
 ANY_SCALE, PAPER_SCALE = "any", "paper"  # the run scales a claim's expected value is meant for
@@ -62,10 +69,47 @@ class Claim:
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
             raise ValueError(f"claim {self.id}: verdict {self.verdict!r} not in {VERDICTS}")
-        if self.verdict in (NA, INCONCLUSIVE, DEGENERATE) and not self.reason:
+        if self.verdict in (NA, INCONCLUSIVE, DEGENERATE, AUTHORS_CODE,
+                            ILL_CONDITIONED) and not self.reason:
             raise ValueError(f"claim {self.id}: a {self.verdict} verdict needs a reason")
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: kind {self.kind!r} not in {KINDS}")
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """A quantity an estimator divides by or takes the log of (``name``), its value where the
+    claim reads it, and its noise (the sd of one iteration's value): ill-conditioned when the
+    value lies within Z noise sds of zero (or is not finite)."""
+
+    name: str
+    value: float
+    noise: float = 1.0
+    in_sd: bool = False  # ``value`` is already |value| / noise (a summary of several quantities)
+
+    @classmethod
+    def ratio(cls, name: str, sds: float) -> "Conditioning":
+        return cls(name, float(sds), 1.0, True)
+
+    @property
+    def ill(self) -> bool:
+        return not abs(self.value) > Z * self.noise  # NaN: ill
+
+    def text(self) -> str:
+        if self.in_sd:
+            return f"{self.name} {self.value:.3g} sd"
+        ratio = abs(self.value) / self.noise if self.noise > 0 else math.inf
+        return f"{self.name} = {self.value:.3g} (noise sd {self.noise:.2g}: {ratio:.2g} sd)"
+
+
+@dataclass(frozen=True)
+class AuthorsCode:
+    """The statistic as the authors' own published code gives it (``value`` ± ``se``), and where
+    that comes from (command, data, trials: ``source``)."""
+
+    value: float
+    se: float
+    source: str
 
 
 def finite(x: Any) -> bool:
@@ -134,7 +178,8 @@ class ClaimSet:
                   reason: str, **kw) -> Claim:
         """Record an Estimate (value, standard error, where the error comes from)."""
         est = as_estimate(est)
-        fail = FAIL if verdict != MEASURED else MEASURED  # a bare measurement judges nothing
+        # a bare measurement judges nothing; an ill-conditioned one stays so
+        fail = verdict if verdict in (MEASURED, ILL_CONDITIONED) else FAIL
         if not math.isfinite(est.value):
             verdict, reason = fail, "no finite measurement"
         elif not math.isfinite(est.se):
@@ -145,11 +190,17 @@ class ClaimSet:
 
     def agree(self, id: str, statement: str, est: Any, expected: float, *, reading: float,
               resolution: float, paper_spread: bool = True, tier: str = PAPER_SCALE,
+              conditions: Sequence[Conditioning] = (), authors_code: AuthorsCode | None = None,
               **kw) -> Claim:
         """A number of the paper (read off within ``reading``): PASS within the derived
         tolerance Z sqrt(reading^2 + spread^2 + se^2), FAIL outside it, INCONCLUSIVE when that
         tolerance is at least twice ``resolution`` (:func:`traindyn.stats.agree_verdict`).
-        ``paper_spread=False`` for an exact theory value (no run of the paper's behind it)."""
+        ``paper_spread=False`` for an exact theory value (no run of the paper's behind it).
+
+        ``conditions``: the quantities the estimator divides by or takes the log of; when one is
+        within its noise the verdict is ILL_CONDITIONED (:func:`conditioned`). ``authors_code``:
+        the statistic by the authors' published code; a FAIL that it shares (agreement within
+        Z sqrt(se^2 + its se^2)) is AUTHORS_CODE (:func:`shared_with_authors`)."""
         e = as_estimate(est)
         verdict, tol = agree_verdict(e, expected, reading, resolution, paper_spread)
         spread = f" + one run {e.spread:.2g}²" if paper_spread and e.spread else ""
@@ -158,6 +209,9 @@ class ClaimSet:
         reason = {PASS: "", FAIL: "outside the derived tolerance",
                   INCONCLUSIVE: f"uncertainty too large: the tolerance ({tol:.3g}) is over twice "
                                 f"the claim's resolution ({resolution:g})"}[verdict]
+        if authors_code is not None:
+            verdict, reason = shared_with_authors(e, verdict, reason, authors_code)
+        verdict, reason = conditioned(verdict, reason, conditions)
         return self._estimate(id, statement, e, expected, text, verdict, reason, tier=tier,
                               **kw)
 
@@ -218,10 +272,13 @@ class ClaimSet:
                          if drops else "", uncertainty=unc,
                          method="" if exact else es[0].method, **kw)
 
-    def measure(self, id: str, statement: str, est: Any, **kw) -> Claim:
-        """An unbanded measurement beyond the paper (verdict ``measured``)."""
+    def measure(self, id: str, statement: str, est: Any, *,
+                conditions: Sequence[Conditioning] = (), **kw) -> Claim:
+        """An unbanded measurement beyond the paper (verdict ``measured``), ILL_CONDITIONED when
+        one of ``conditions`` is within its noise (:func:`conditioned`)."""
         kw.setdefault("kind", EXTRA)
-        return self._estimate(id, statement, est, "-", "-", MEASURED, "", **kw)
+        verdict, reason = conditioned(MEASURED, "", conditions)
+        return self._estimate(id, statement, est, "-", "-", verdict, reason, **kw)
 
     def close(self, id: str, statement: str, measured: Any, expected: float, *,
               atol: float = 0.0, rtol: float = 0.0, **kw) -> Claim:
@@ -277,6 +334,36 @@ class ClaimSet:
         write_claims(path, self.claims)
 
 
+def conditioned(verdict: str, reason: str, conditions: Sequence[Conditioning]) -> tuple[str, str]:
+    """Every conditioning quantity goes into the note; one within its noise makes the statistic
+    ill-conditioned, whatever it measured (a PASS there would be luck, a FAIL says nothing)."""
+    if not conditions:
+        return verdict, reason
+    ill = [c for c in conditions if c.ill]
+    notes = "; ".join(c.text() for c in conditions)
+    if not ill:
+        return verdict, "; ".join(x for x in (reason, f"well conditioned: {notes}") if x)
+    return ILL_CONDITIONED, (
+        f"ill-conditioned: {', '.join(c.name for c in ill)} within {Z:g} sd of zero ({notes}), "
+        f"so the statistic follows the noise (it measures the number of trials averaged, not the "
+        f"dynamics); as a number it would be {verdict}")
+
+
+def shared_with_authors(e: Estimate, verdict: str, reason: str,
+                        code: AuthorsCode) -> tuple[str, str]:
+    """A FAIL that the authors' published code reproduces becomes AUTHORS_CODE; the evidence
+    goes into the note either way."""
+    tol = Z * math.hypot(e.se, code.se)
+    same = math.isfinite(e.value) and abs(e.value - code.value) <= tol
+    evidence = (f"the authors' published code gives {code.value:.4g} ± {code.se:.2g} "
+                f"({code.source}), {'within' if same else 'outside'} ±{tol:.3g} = "
+                f"{Z:g}√(se² + its se²) of this run")
+    if verdict == FAIL and same:
+        return AUTHORS_CODE, (f"the paper's figure disagrees with the authors' own code: "
+                              f"{evidence}")
+    return verdict, "; ".join(x for x in (reason, evidence) if x)
+
+
 def _bound_text(lo: float, hi: float) -> str:
     if math.isinf(lo):
         return f"<= {hi:g}"
@@ -327,8 +414,10 @@ def _measured_cell(value: Any, se: Any) -> str:
 
 def _counts(claims: Sequence[Claim]) -> str:
     c = {v: sum(x.verdict == v for x in claims) for v in VERDICTS}
-    text = (f"{len(claims)} claims: {c[PASS]} pass, {c[FAIL]} fail, {c[INCONCLUSIVE]} "
-            f"inconclusive, {c[NA]} not applicable")
+    text = (f"{len(claims)} claims: {c[PASS]} pass, {c[FAIL]} fail"
+            + (f", {c[AUTHORS_CODE]} fail as the authors' code does" if c[AUTHORS_CODE] else "")
+            + (f", {c[ILL_CONDITIONED]} ill-conditioned" if c[ILL_CONDITIONED] else "")
+            + f", {c[INCONCLUSIVE]} inconclusive, {c[NA]} not applicable")
     return (text + (f", {c[MEASURED]} measured" if c[MEASURED] else "")
             + (f", {c[DEGENERATE]} degenerate" if c[DEGENERATE] else ""))
 
@@ -345,14 +434,18 @@ SECTIONS = {
             "each instability study is a check that can fail."),
 }
 MARKS = {PASS: "PASS", FAIL: "**FAIL**", INCONCLUSIVE: "inconclusive", NA: "n/a",
-         MEASURED: "measured", DEGENERATE: "**DEGENERATE**"}
+         MEASURED: "measured", DEGENERATE: "**DEGENERATE**",
+         AUTHORS_CODE: "**FAIL** (authors' code too)", ILL_CONDITIONED: "ill-conditioned"}
 LEGEND = ("Measured values of ensemble statistics are shown as value ± one standard error; the "
           "'uncertainty' column says where it comes from (a bootstrap over the ensemble's "
           "independent units, the spread of independent replicate runs, or an analytic "
           "formula). A number of the paper passes within a tolerance derived from its read-off "
           "error, the spread of one run at the paper's ensemble size and our standard error, and "
           "is inconclusive when that tolerance is over twice the deviation the claim is about; "
-          "a bound is judged on value ± 2 se (docs/claims.md).")
+          "a bound is judged on value ± 2 se. 'FAIL (authors' code too)': the authors' own "
+          "published code gives this run's value, not the paper's figure; 'ill-conditioned': "
+          "the estimator divides by or takes the log of a quantity within its noise "
+          "(docs/claims.md).")
 
 
 def claims_markdown(claims: Sequence[Claim]) -> str:
@@ -408,11 +501,15 @@ def verdict_summary(claims: Sequence[Claim], md: str = "figures/claims.md") -> s
         if c.verdict == DEGENERATE:
             lines.append(f"  DEGENERATE {c.id} ({c.paper} {c.figure}): {c.statement} -- "
                          f"{c.reason}")
-        if c.verdict == FAIL:
-            lines.append(f"  FAIL {c.id} ({c.paper} {c.figure}): {c.statement} -- measured "
+        if c.verdict in FAILED:
+            what = "FAIL" if c.verdict == FAIL else "FAIL (authors' code too)"
+            lines.append(f"  {what} {c.id} ({c.paper} {c.figure}): {c.statement} -- measured "
                          f"{_measured_cell(c.measured, c.uncertainty)}, expected "
                          f"{_cell(c.expected)} ({c.tolerance}): {c.reason}")
     vague = [c.id for c in claims if c.verdict == INCONCLUSIVE]
     if vague:
         lines.append(f"  inconclusive (uncertainty too large to tell): {', '.join(vague)}")
+    ill = [c.id for c in claims if c.verdict == ILL_CONDITIONED]
+    if ill:
+        lines.append(f"  ill-conditioned (the statistic follows its noise): {', '.join(ill)}")
     return "\n".join(lines)

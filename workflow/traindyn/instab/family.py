@@ -44,9 +44,11 @@ def checks(config: Config) -> list[str]:
         errs.append(f"instab.fig2.layer {ins['fig2']['layer']!r} is not a convolution of the "
                     f"depth-{depth} ResNet (e.g. layer2.0.conv1; blocks per stage: "
                     f"{(depth - 2) // 6})")
-    if ins["pixel_noise"] and ins["dataset"] != "geomnist":
-        errs.append(f"instab.pixel_noise ({ins['pixel_noise']}) applies to GeoMNIST only: set it "
-                    f"to 0 for {ins['dataset']}")
+    for key, noise in (("pixel_noise", ins["pixel_noise"]),
+                       ("fig2.pixel_noise", ins["fig2"].get("pixel_noise"))):
+        if noise and ins["dataset"] != "geomnist":
+            errs.append(f"instab.{key} ({noise}) applies to GeoMNIST only: set it to 0 for "
+                        f"{ins['dataset']}")
     errs += copies_schedule_errors(t1["ks"], t1["stat_epochs"], t1["epochs"], t1["milestones"],
                                    "instab.table1.", "")
     if t1["snapshot_every"] > t1["epochs"]:

@@ -16,12 +16,17 @@ def fig2_runs(dtype: str, ns: Sequence[int]) -> list[str]:
     return [f"results/instab/fig2/{dtype}/n{n}.npz" for n in ns]
 
 
-def fig2_run_args(fig2: Mapping[str, Any]) -> dict:
-    """The training arguments of a Figure 2 run: not the watched layer (it is extracted from
-    the snapshots), unless only the watched layer is kept."""
-    args = {k: v for k, v in fig2.items() if k not in ("ns", "layer", "snapshots")}
+def fig2_run_args(fig2: Mapping[str, Any], common: Mapping[str, Any]) -> dict:
+    """The training arguments of a Figure 2 run: the family's ``common`` ones, then Figure 2's
+    own; not the watched layer (it is extracted from the snapshots), unless only the watched
+    layer is kept. ``fig2.pixel_noise`` (None: the family's) replaces the family's noise."""
+    args = {k: v for k, v in fig2.items() if k not in ("ns", "layer", "snapshots", "pixel_noise")}
     watched = fig2["snapshots"]["tensors"] == "watched"
-    return dict(args, tensors=[fig2["layer"]] if watched else None)
+    noise = fig2.get("pixel_noise")
+    own = {} if noise is None else {"pixel_noise": noise}
+    # the family's arguments last and in their order (a run's params keep their order)
+    return dict(args, tensors=[fig2["layer"]] if watched else None,
+                **{k: own.get(k, v) for k, v in common.items()})
 
 
 def fig2_jobs(config: Mapping[str, Any]) -> list[SimpleNamespace]:

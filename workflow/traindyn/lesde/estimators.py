@@ -31,8 +31,8 @@ def estimate_ab_i(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.nanmean(np.nanmean(a, axis=1), axis=1), np.nanmean(np.nanmean(b, axis=1), axis=1)
 
 
-def estimate_ab_l(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """"L" model (K = 3 only, as coded): the d-mode gives A - B, the f-mode A + B/(K-1)."""
+def l_modes(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The L estimator's d-mode Xs(t) and f-mode Xf(t) (K = 3 only, the authors' coordinates)."""
     t, k, _ = means.shape
     if k != 3:
         raise ValueError(f"the L estimator is defined for K = 3 classes only, got K = {k}")
@@ -42,6 +42,13 @@ def estimate_ab_l(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     d = np.array([2.0, -1.0, -1.0]) / 3.0
     d_flat = np.concatenate([np.roll(d, c) for c in range(3)])  # d_c for each class block
     xf = (x - (xs / 2)[:, None] * d_flat[None]) @ (np.array([2, -1, -1, -1, 2, -1, 0, 0, 0]) / 3)
+    return xs, xf
+
+
+def estimate_ab_l(means: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """"L" model (K = 3 only, as coded): the d-mode gives A - B, the f-mode A + B/(K-1)."""
+    k = means.shape[1]
+    xs, xf = l_modes(means)
     with np.errstate(divide="ignore", invalid="ignore"):
         a_minus_b = k * np.log(np.abs(xs / xs[0]))
         a_plus_b = k * np.log(np.abs(xf / xf[0]))

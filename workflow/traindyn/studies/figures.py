@@ -285,7 +285,7 @@ def build_lesde(summaries: Sequence[str], fig1_pdf: str, fig1_png: str, fig3_pdf
                           ("peak_t", "iteration of the alpha-hat peak")):
             if imp.get(key) is not None:
                 cs.measure(f"impact[{key}]", f"p={p0}: {what} (Figure 3)", imp[key],
-                           kind=STUDY)
+                           kind=STUDY, conditions=lesde_dynamics.conditions(imp, key))
     if isinstance(figs["collapse"], dict):
         for j, cos in enumerate(figs["collapse"][data_title]["final_cos"]):
             cs.measure(f"collapse-cos[{j}]", f"p={p0}: cosine of centred class-mean pair {j} "

@@ -9,7 +9,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from ...claims import SELF_CHECK, Claim, ClaimSet, write_claims
+from ...claims import SELF_CHECK, Claim, ClaimSet, Conditioning, write_claims
+from ..authors_code import AUTHORS_CODE
+from ..conditioning import EARLY, conditioning_stats  # EARLY: the normalization-free window
 from ..ensemble import ensemble_estimates
 from ..estimators import (estimate_ab_i, estimate_ab_l, i_model_trajectory, loglog_slope,
                                 moving_average, rates)
@@ -20,8 +22,12 @@ from .common import CIFAR, by_group, cifar_not_run, class_names, final, scoped
 # The authors' Figure 1b at T: (value, read-off error); the claim resolves 3.5.
 FIG1_EXPECTED = {"GeoMNIST": ((10.5, 0.5), (-11.0, 0.5), (2.5, 0.75))}
 FIG1_RESOLUTION = 3.5
+# The same curves averaged over the last LATE iterations, read off the authors' Figure 1b
+# (docs/reference.md, "Reading the authors' Figure 1b"): a statistic whose run-to-run spread is
+# a third of the value at T's.
+LATE = 1000
+FIG1_LATE_EXPECTED = {"GeoMNIST": ((10.0, 0.5), (-10.75, 0.5), (2.8, 0.5))}
 SYMBOL = {"A": "Â", "B": "B̂", "alpha": "α̂", "beta": "β̂"}
-EARLY = (1, 501)  # iterations averaged for the normalization-free variants
 
 
 def _projection(means: np.ndarray, a: int, b: int) -> np.ndarray:
@@ -41,6 +47,12 @@ def fig1_stats(means: np.ndarray, dataset: str) -> list[float]:
     return [float(v) for v in means[-1] @ _projection(means, a, b)]
 
 
+def fig1_late_stats(means: np.ndarray, dataset: str, late: int = LATE) -> list[float]:
+    """The same projections (same direction) averaged over the last ``late`` iterations."""
+    a, b = projection_pair(dataset, means.shape[1])
+    return [float(v) for v in (means[-late:] @ _projection(means, a, b)).mean(axis=0)]
+
+
 def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png: str,
                claims: str, *, scale: str, labels: Sequence[str] | None = None,
                who: str = "LE-SDE") -> dict:
@@ -49,7 +61,7 @@ def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
     (default the data-set table's); ``who``: what the title names (a study and its data)."""
     groups = by_group(summaries, datasets)
     fig = plt.figure(figsize=(max(8.0, 5.6 * len(groups)), 9.0))
-    stats = {}
+    stats, late = {}, {}
     for col, (name, runs) in enumerate(groups.items()):
         s = runs[0]
         means = s["means_y"]
@@ -57,6 +69,9 @@ def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
         names = (list(labels) if labels is not None else class_names(name, k))[:k]
         stats[name] = ensemble_estimates(lambda x: fig1_stats(x["means_y"], name), runs,
                                          f"fig1/{name}")
+        if t_max > LATE:
+            late[name] = ensemble_estimates(lambda x: fig1_late_stats(x["means_y"], name), runs,
+                                            f"fig1-late/{name}")
         every = np.arange(0, t_max, 5)
         shown = min(k, 3)  # the first three logits (two for K = 2)
         ax = fig.add_subplot(2, len(groups), col + 1, **({"projection": "3d"} if k > 2 else {}))
@@ -90,17 +105,29 @@ def build_fig1(summaries: Sequence[str], datasets: Sequence[str], pdf: str, png:
     fig.suptitle(f"{who} Fig. 1 — the class-mean logits separate during training\n"
                  "(grouped by training label, averaged over trials)")
     save_figure(fig, pdf, png)
-    write_claims(claims, fig1_claims(stats, scale=scale))
+    write_claims(claims, fig1_claims(stats, scale=scale, late=late))
     return stats
 
 
-def fig1_claims(stats: Mapping[str, Sequence], *, scale: str) -> list[Claim]:
+def fig1_claims(stats: Mapping[str, Sequence], *, scale: str,
+                late: Mapping[str, Sequence] | None = None) -> list[Claim]:
+    """F1-1[c]: the projections at T; F1-1w[c]: over the last LATE iterations (``late``)."""
     cs = ClaimSet("LE-SDE", "Figure 1", "LE-SDE Fig. 1 (separation of the class means)",
                   scale=scale)
     for name, ends in stats.items():
         for c, (want, reading) in enumerate(FIG1_EXPECTED.get(name, ())):
             cs.agree(f"F1-1[{c}]", f"{name}: projection of class mean {c} at T", ends[c], want,
-                     reading=reading, resolution=FIG1_RESOLUTION)
+                     reading=reading, resolution=FIG1_RESOLUTION,
+                     authors_code=AUTHORS_CODE.get(f"F1-1[{c}]"))
+        for c, (want, reading) in enumerate(FIG1_LATE_EXPECTED.get(name, ())):
+            if late is None or name not in late:
+                cs.not_applicable(f"F1-1w[{c}]", f"{name}: projection of class mean {c}, mean "
+                                  f"of the last {LATE} iterations", want,
+                                  f"needs more than {LATE} iterations")
+                continue
+            cs.agree(f"F1-1w[{c}]", f"{name}: projection of class mean {c}, mean of the last "
+                     f"{LATE} iterations", late[name][c], want, reading=reading,
+                     resolution=FIG1_RESOLUTION, authors_code=AUTHORS_CODE.get(f"F1-1w[{c}]"))
         if name not in ("GeoMNIST", CIFAR):
             continue  # the paper orders these two data sets' classes only
         order = [ends[i] for i in ((1, 2, 0) if name == "GeoMNIST" else (2, 0, 1))]
@@ -140,9 +167,10 @@ def _drop(x: np.ndarray) -> float:
     return final(x) - float(np.nanmean(x[EARLY[0]:EARLY[1]]))
 
 
-def fig3_stats(e: Mapping[str, np.ndarray]) -> dict:
+def fig3_stats(e: Mapping[str, np.ndarray], means: np.ndarray | None = None) -> dict:
     """The numbers claims F3-* read from the estimates of one data set ('final' = mean of the
-    last 100 iterations); None where the run is too short or K != 3."""
+    last 100 iterations); None where the run is too short or K != 3. With the class ``means``
+    also the estimators' conditioning (:func:`traindyn.lesde.conditioning.conditioning_stats`)."""
     alpha = e["alpha_I"]
     peak = int(np.nanargmax(alpha)) if np.isfinite(alpha).any() else 0  # all-NaN: claims fail
     a_t, b_t = final(e["A_I"]), final(e["B_I"])
@@ -153,7 +181,28 @@ def fig3_stats(e: Mapping[str, np.ndarray]) -> dict:
     for key in ("A_L", "B_L"):
         st[key] = final(e[key]) if key in e else None
         st["d" + key] = _drop(e[key]) if key in e else None
+    if means is not None:
+        st.update(conditioning_stats(means))
     return st
+
+
+def conditions(st: Mapping, key: str) -> list[Conditioning]:
+    """The conditioning of the statistic ``key`` of :data:`FIG3_NUMBERS` (empty without the
+    conditioning statistics): the L estimator's modes at T and at t = 0 (normalized claims) or
+    over the early window (normalization-free ones); for the I estimator the median over its
+    log arguments of |value| / noise."""
+    if "I_snr_T" not in st or key.lstrip("d").split("_")[0] not in ("A", "B"):
+        return []
+    start = "early" if key.startswith("d") else "0"
+    when = {"0": "0", "early": f"{EARLY[0]}..{EARLY[1] - 1}"}[start]
+    if key.endswith("_L"):
+        if st.get("Xf_T") is None:
+            return []
+        return [Conditioning(f"{mode}({t})", float(st[f"{mode}_{w}"]),
+                             float(st[f"{mode}_{w}_noise"]))
+                for mode in ("Xf", "Xs") for t, w in (("T", "T"), (when, start))]
+    return [Conditioning.ratio(f"I: median |log argument| / noise at {t}:",
+                               float(st[f"I_snr_{w}"])) for t, w in (("T", "T"), (when, start))]
 
 
 # Claims on the paper's numbers (read off the authors' Figure 3a/3b/3e at T and over t in
@@ -188,7 +237,8 @@ def fig3_claims(stats: Mapping[str, dict], u1: float, *, scale: str) -> list[Cla
             if st[key] is None:
                 cs.not_applicable(cid, statement, want, "needs K = 3 (L estimator)")
             else:
-                cs.agree(cid, statement, st[key], want, reading=reading, resolution=resolution)
+                cs.agree(cid, statement, st[key], want, reading=reading, resolution=resolution,
+                         conditions=conditions(st, key), authors_code=AUTHORS_CODE.get(cid))
         statement = "GeoMNIST p=0, I: max |alpha-hat| after t = 6000"
         if st["late"] is None:
             cs.not_applicable("F3-3c", statement, "<= 0.004", "needs > 6000 iterations")
@@ -218,7 +268,8 @@ def build_fig3(summaries: Sequence[str], datasets: Sequence[str], windows: Seque
         window = window_of[name]
         e = estimates(runs[0]["means_y"], window)
         st = stats[name] = ensemble_estimates(
-            lambda s: fig3_stats(estimates(s["means_y"], window)), runs, f"fig3/{name}")
+            lambda s: fig3_stats(estimates(s["means_y"], window), s["means_y"]), runs,
+            f"fig3/{name}")
         t = np.arange(len(e["A_I"]))
         step = max(1, len(t) // 400)
         panels = list(zip(row, (("I", "A"), ("I", "alpha"), ("L", "A"), ("L", "alpha"))))
@@ -239,6 +290,12 @@ def build_fig3(summaries: Sequence[str], datasets: Sequence[str], windows: Seque
             ax.set(xlabel="iteration", title=f"{name}, {kind} estimator"
                    + ("" if what == "A" else f" (Savitzky-Golay window {window})"))
             ax.legend(fontsize=7)
+            ill = [c for c in conditions(st, f"{what}_{kind}" if kind == "L" else what)
+                   if c.ill]
+            if what == "A" and ill:  # say so where the curve is drawn
+                ax.text(0.02, 0.02, "ill-conditioned: " + "; ".join(c.text() for c in ill)
+                        + "\n(within its noise: the curve follows the trial count)",
+                        transform=ax.transAxes, fontsize=6, color="C3", va="bottom")
         # a slope, not the tail index r (Figure 4 and the claims' r̂ are the tail index)
         row[1].text(0.98, 0.95, f"log-log slope of |α̂| over the 2nd half: "
                     f"{loglog_slope(e['alpha_I'], len(t) // 2):.2f}", ha="right", va="top",
