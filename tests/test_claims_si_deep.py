@@ -151,6 +151,15 @@ def test_f2b2_needs_the_papers_number_of_updates_at_the_largest_lr():
     assert verdicts(f2(dict(FIG2, updates_largest=200)))["F2b-2"] == PASS
 
 
+def test_f2b3_needs_one_of_the_papers_small_learning_rates():
+    """At n = 32 (the reference tier's smallest) the claim is not the paper's small-lr one."""
+    large = {c.id: c for c in f2(dict(FIG2, smallest_n=32))}["F2b-3"]
+    assert large.verdict == NA and "base/32" in large.reason and large.measured is not None
+    assert verdicts(f2(dict(FIG2, smallest_n=320)))["F2b-3"] == PASS
+    worse = dict(FIG2, smallest_n=32000, finals={0.1: 1e-2, 0.025: 1e-4, 3.1e-6: 5e-6})
+    assert verdicts(f2(worse))["F2b-3"] == FAIL
+
+
 def test_fig2_stats_orders_by_lr_and_averages_the_last_three_saves():
     st = fig2_stats([0.025, 0.1], [np.array([1.0, 2.0, 3.0, 4.0]), np.array([9.0, 9.0, 9.0])],
                     EPS)
