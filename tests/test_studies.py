@@ -147,6 +147,10 @@ def test_a_study_runs_end_to_end_and_replans_only_itself(workdir):
     ids = {r["id"]: r for r in rows}
     assert ids["geo/null-control"]["verdict"] == "pass" and ids["cifar/null-control"]
     assert ids["geo/impact[A]"]["uncertainty"] is not None
+    # the estimators' conditioning is reported with each impact row (docs/claims.md)
+    assert "Xf(T)" in ids["geo/impact[A_L]"]["reason"], ids["geo/impact[A_L]"]
+    assert "I: median" in ids["geo/impact[A]"]["reason"]
+    assert ids["geo/impact[A_L]"]["verdict"] in ("measured", "ill-conditioned")
     assert {r["kind"] for r in rows} == {"study"}
     assert "## Studies" in (workdir / "figures/claims.md").read_text()
     assert planned_jobs(workdir) == {}
