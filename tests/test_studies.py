@@ -149,7 +149,7 @@ def test_a_study_runs_end_to_end_and_replans_only_itself(workdir):
     assert ids["geo/impact[A]"]["uncertainty"] is not None
     # the estimators' conditioning is reported with each impact row (docs/claims.md)
     assert "Xf(T)" in ids["geo/impact[A_L]"]["reason"], ids["geo/impact[A_L]"]
-    assert "I: median" in ids["geo/impact[A]"]["reason"]
+    assert "Xbar0(T)" in ids["geo/impact[A]"]["reason"]
     assert ids["geo/impact[A_L]"]["verdict"] in ("measured", "ill-conditioned")
     assert {r["kind"] for r in rows} == {"study"}
     assert "## Studies" in (workdir / "figures/claims.md").read_text()

@@ -78,18 +78,22 @@ class Claim:
 
 @dataclass(frozen=True)
 class Conditioning:
-    """A quantity an estimator divides by or takes the log of (``name``), its value where the
-    claim reads it, and its noise (the sd of one iteration's value): ill-conditioned when the
-    value lies within Z noise sds of zero (or is not finite)."""
+    """A quantity an estimator takes the log of (``name``), its value where the claim reads it,
+    and its noise (the sd of one iteration's value): within its noise when the value lies within
+    Z noise sds of zero (or is not finite). ``weight``: the share of the statistic it carries;
+    ``reference``: a reference point (t = 0), reported but never deciding (its offset is the
+    documented, trial-count-dependent t = 0 offset)."""
 
     name: str
     value: float
     noise: float = 1.0
+    weight: float = 1.0
+    reference: bool = False
     in_sd: bool = False  # ``value`` is already |value| / noise (a summary of several quantities)
 
     @classmethod
-    def ratio(cls, name: str, sds: float) -> "Conditioning":
-        return cls(name, float(sds), 1.0, True)
+    def ratio(cls, name: str, sds: float, **kw) -> "Conditioning":
+        return cls(name, float(sds), 1.0, in_sd=True, **kw)
 
     @property
     def ill(self) -> bool:
@@ -335,18 +339,29 @@ class ClaimSet:
 
 
 def conditioned(verdict: str, reason: str, conditions: Sequence[Conditioning]) -> tuple[str, str]:
-    """Every conditioning quantity goes into the note; one within its noise makes the statistic
-    ill-conditioned, whatever it measured (a PASS there would be luck, a FAIL says nothing)."""
+    """Every conditioning quantity goes into the note. The statistic is ill-conditioned when the
+    quantities within their noise carry at least half of its weight (reference points aside):
+    whatever it measured, a PASS there would be luck and a FAIL says nothing."""
     if not conditions:
         return verdict, reason
-    ill = [c for c in conditions if c.ill]
-    notes = "; ".join(c.text() for c in conditions)
-    if not ill:
-        return verdict, "; ".join(x for x in (reason, f"well conditioned: {notes}") if x)
+    deciding = [c for c in conditions if not c.reference]
+    total = sum(c.weight for c in deciding)
+    ill = [c for c in deciding if c.ill]
+    share = sum(c.weight for c in ill) / total if total > 0 else 0.0
+    shown = [c for c in deciding if c.ill or c.weight >= 0.1 or len(deciding) <= 4]
+    notes = "; ".join(c.text() for c in shown)
+    refs = [c for c in conditions if c.reference]
+    if refs:
+        notes += ("; reference point (not deciding: its offset is the trial-count-dependent "
+                  "t = 0 offset, docs/estimators.md): " + "; ".join(c.text() for c in refs))
+    if share < 0.5:
+        part = f" ({share:.0%} of the weight within noise)" if ill else ""
+        return verdict, "; ".join(x for x in (reason, f"well conditioned{part}: {notes}") if x)
     return ILL_CONDITIONED, (
-        f"ill-conditioned: {', '.join(c.name for c in ill)} within {Z:g} sd of zero ({notes}), "
-        f"so the statistic follows the noise (it measures the number of trials averaged, not the "
-        f"dynamics); as a number it would be {verdict}")
+        f"ill-conditioned: {', '.join(c.name for c in ill)} within {Z:g} sd of zero, "
+        f"{share:.0%} of the statistic's weight ({notes}), so the statistic follows the noise "
+        f"(it measures the number of trials averaged, not the dynamics); as a number it would "
+        f"be {verdict}")
 
 
 def shared_with_authors(e: Estimate, verdict: str, reason: str,
