@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..lesde.seeds import NOISE, SUBSET, numpy_rng
+from ..seeds import NOISE, SUBSET, numpy_rng
 from .noise import corrupt_labels, pixel_noise as add_pixel_noise
 from .registry import DatasetFacts, facts
 

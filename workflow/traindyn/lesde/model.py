@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .seeds import INIT, torch_generator
+from ..seeds import INIT, torch_generator
 
 
 def param_shapes(channels: int, n_classes: int) -> dict[str, tuple[tuple[int, ...], int]]:
