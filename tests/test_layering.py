@@ -16,9 +16,6 @@ import import_layers  # noqa: E402
 # seeds and tensor data.
 KNOWN_UPWARD = {
     ("traindyn.data.images", "traindyn.instab.data"),
-    ("traindyn.models.builtin", "traindyn.instab.resnet"),
-    ("traindyn.models.builtin", "traindyn.instab.train"),
-    ("traindyn.models.builtin", "traindyn.lesde.model"),
 }
 
 
