@@ -15,8 +15,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from conftest import ROOT, SNAKEMAKE
 from traindyn import budget as cost
-from traindyn.instab.resnet import CopiesResNet
 from traindyn.lesde.model import init_params, logits_shared
+from traindyn.models.resnet import CopiesResNet
 
 
 @pytest.mark.parametrize("depth,shortcut", [(8, "A"), (20, "B"), (56, "B")])

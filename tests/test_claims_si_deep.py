@@ -12,8 +12,8 @@ from traindyn.claims import FAIL, INCONCLUSIVE, NA, PASS
 from traindyn.instab.figures.deep import (fig2_claims, fig2_stats, log_ratio_se, optimizer_stats,
                                       table1_claims, table1_stats)
 from traindyn.instab.optimizer import split
-from traindyn.instab.resnet import CopiesResNet, init_copies
 from traindyn.instab.steps import copy_divergence, fig2_run
+from traindyn.models.resnet import CopiesResNet, init_copies
 
 OPTIMIZER = dict(P1=True, P3=[True, True, True], P4=[0.02, 1.2e-7])
 

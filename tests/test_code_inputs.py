@@ -156,7 +156,7 @@ def _planned(repo: Path, work: Path) -> set[str]:
 
 
 @pytest.mark.workflow
-@pytest.mark.parametrize("module", ["plots/style.py", "divergence.py", "lesde/seeds.py"])
+@pytest.mark.parametrize("module", ["plots/style.py", "divergence.py", "seeds.py"])
 def test_editing_a_module_plans_exactly_the_rules_that_import_it(rules, tmp_path, module):
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -15,7 +15,7 @@ from traindyn.data.geomnist import generate
 from traindyn.data.images import check_data, data_errors, load_images
 from traindyn.data.noise import corrupt_labels
 from traindyn.data.registry import TABLE, facts
-from traindyn.lesde.seeds import NOISE, numpy_rng
+from traindyn.seeds import NOISE, numpy_rng
 
 
 def _class_pixel(x: torch.Tensor) -> torch.Tensor:

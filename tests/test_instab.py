@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from traindyn.instab.data import ImageData, augment, epoch_generator, minibatches
 from traindyn.instab.optimizer import PerturbedSGD, split
-from traindyn.instab.resnet import CopiesResNet, init_copies
 from traindyn.instab.train import copies_identical, loss_and_step
+from traindyn.models.resnet import CopiesResNet, init_copies
 
 
 def _net(copies, act="relu", depth=8, width=4, channels=3, classes=10):
@@ -235,7 +235,8 @@ def test_cpu_copies_are_sequential_networks_each_exactly_as_trained_alone():
     stays the twin of the k = 1 copy, and BatchNorm statistics stay per copy."""
     from types import SimpleNamespace
 
-    from traindyn.instab.train import NetSpec, SequentialCopies, build, layer_weight, optimizer
+    from traindyn.instab.train import NetSpec, build, layer_weight, optimizer
+    from traindyn.models.sequential import SequentialCopies
 
     spec = NetSpec(8, 4, "swish", 5.0)
     shape = SimpleNamespace(x_train=torch.empty(1, 3, 32, 32), n_classes=10)

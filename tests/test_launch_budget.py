@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 
 from traindyn.instab.optimizer import PerturbedSGD
-from traindyn.instab.resnet import CopiesResNet, init_copies
 from traindyn.instab.train import loss_and_step
 from traindyn.lesde.model import init_params
 from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step
+from traindyn.models.resnet import CopiesResNet, init_copies
 
 SYNC = ("aten::_local_scalar_dense", "aten::item")  # a value copied to the host
 # metadata-only operators: views launch no kernel

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from traindyn.codedeps import closure
 from traindyn.lesde import kernels
-from traindyn.lesde.model import SimpleConv, head, init_params, sgd_step
+from traindyn.lesde.model import head, init_params, sgd_step
+from traindyn.models.simpleconv import SimpleConv
 
 
 def _params(m, channels=1, k=3, dtype=torch.float64):

@@ -4,7 +4,8 @@ Its SGD step against torch.optim.SGD, beside the native kernel's: tests/test_les
 import pytest
 import torch
 
-from traindyn.lesde.model import SimpleConv, init_params, logits_per_trial, logits_shared, sgd_step
+from traindyn.lesde.model import init_params, logits_per_trial, logits_shared, sgd_step
+from traindyn.models.simpleconv import SimpleConv
 
 
 def _params(m, channels=1, k=3, experiment="t"):

@@ -11,8 +11,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from traindyn.instab.optimizer import PerturbedSGD, split
-from traindyn.instab.resnet import CopiesResNet, init_copies
 from traindyn.instab.train import loss_and_step
+from traindyn.models.resnet import CopiesResNet, init_copies
 
 
 def _mlp() -> nn.Module:

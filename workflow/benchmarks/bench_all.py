@@ -107,8 +107,8 @@ def copies(depth: int, width: int, n_copies: int, batch: int, steps: int) -> tup
     from types import SimpleNamespace
 
     from traindyn.instab.optimizer import PerturbedSGD
-    from traindyn.instab.resnet import CopiesResNet, init_copies
     from traindyn.instab.train import NetSpec, build, optimizer
+    from traindyn.models.resnet import CopiesResNet, init_copies
 
     gen = torch.Generator().manual_seed(1)
     batches = [(torch.randn(batch, 3, 32, 32, generator=gen),

@@ -14,8 +14,8 @@ import time
 import torch
 
 from traindyn.instab.optimizer import PerturbedSGD
-from traindyn.instab.resnet import CopiesResNet, init_copies
 from traindyn.instab.train import loss_and_step
+from traindyn.models.resnet import CopiesResNet, init_copies
 from traindyn.runtime import numerics
 
 

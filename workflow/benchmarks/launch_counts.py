@@ -17,10 +17,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from traindyn.instab.optimizer import PerturbedSGD, split  # noqa: E402
-from traindyn.instab.resnet import CopiesResNet, init_copies  # noqa: E402
 from traindyn.instab.train import loss_and_step  # noqa: E402
 from traindyn.lesde.model import init_params  # noqa: E402
 from traindyn.lesde.train import evaluate, train_step  # noqa: E402
+from traindyn.models.resnet import CopiesResNet, init_copies  # noqa: E402
 
 VIEWS = {f"aten::{n}" for n in ("select", "view", "as_strided", "slice", "narrow", "reshape",
                                  "transpose", "t", "expand", "unsqueeze", "squeeze", "permute",

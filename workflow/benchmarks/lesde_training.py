@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from traindyn.budget import SIMPLECONV_STEP_FLOPS
-from traindyn.lesde.model import SimpleConv, init_params
+from traindyn.lesde.model import init_params
 from traindyn.lesde.train import RunSpec, evaluate, launch_sizes, train_step
+from traindyn.models.simpleconv import SimpleConv
 
 FWD_FLOP = 0.83e6  # SimpleConv, 1 channel, K = 3, forward
 STEP_FLOP = SIMPLECONV_STEP_FLOPS

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..lesde.seeds import NOISE, SUBSET, numpy_rng
+from ..seeds import NOISE, SUBSET, numpy_rng
 from .noise import corrupt_labels, pixel_noise as add_pixel_noise
 from .registry import DatasetFacts, facts
+from .tensors import ImageData
 
 __all__ = ["ImageSet", "data_errors", "load_images"]
 
@@ -50,10 +51,8 @@ class ImageSet:
         return int(self.x_train.shape[2]), int(self.x_train.shape[3])
 
     def instab_data(self, augment: bool = False):
-        """The same tensors as the instability runs' :class:`~traindyn.instab.data.ImageData`
+        """The same tensors as the instability runs' :class:`~traindyn.data.tensors.ImageData`
         (``augment``: the CIFAR random crop and flip per minibatch)."""
-        from ..instab.data import ImageData
-
         return ImageData(self.x_train, self.y_train, self.x_test, self.y_test, self.n_classes,
                          augment)
 

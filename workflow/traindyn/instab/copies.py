@@ -20,11 +20,12 @@ import torch
 
 from ..divergence import relative_l1_divergence
 from ..models.names import ModelFactory, as_factory
+from ..models.sequential import SequentialCopies
 from ..runtime import numerics, resolve_device, torch_dtype
 from .data import ImageData
 from .outputs import TABLE1_COLUMNS, epoch_rows
-from .train import (SequentialCopies, accuracy, copies_identical, layer_weight, logit_health,
-                    optimizer, progress, train_epoch)
+from .train import (accuracy, copies_identical, layer_weight, logit_health, optimizer, progress,
+                    train_epoch)
 
 __all__ = ["CopiesResult", "train_copies"]
 

@@ -5,20 +5,11 @@ sees the same minibatches."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
-
-@dataclass
-class ImageData:
-    x_train: torch.Tensor  # (N, C, H, W), normalized
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-    n_classes: int
-    augment: bool
+# defined below the families (the generic loader builds one); the instability code imports it here
+from ..data.tensors import ImageData
 
 
 CIFAR_MEAN = (0.507, 0.487, 0.441)  # the authors' normalization (Table 1 code)

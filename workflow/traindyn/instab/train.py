@@ -13,9 +13,11 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
+from ..models.builtin import resnet_copies
+from ..models.resnet import CopiesResNet
+from ..models.sequential import SequentialCopies, copy_axis
 from .data import ImageData, minibatches
 from .optimizer import PerturbedSGD, split
-from .resnet import CopiesResNet, init_copies
 
 
 @dataclass(frozen=True)
@@ -27,49 +29,14 @@ class NetSpec:
     shortcut: str = "B"  # the authors' projection; "A" for zero-padding shortcuts
 
 
-class SequentialCopies(nn.Module):
-    """The CPU layout of C copies: C single-copy networks, each run on the same minibatch one
-    after another, in the channels-last memory format (``channels_last=False``: as they are,
-    for copies of any model, whose logits may be (B, K)). Same interface as the grouped
-    :class:`CopiesResNet` (``copies``, forward -> logits (C, B, K)); each copy has its own
-    BatchNorm statistics, and a copy's arithmetic is exactly that of the network trained alone
-    (in this layout). On a CPU this is faster than the grouped model (whose grouped convolutions
-    run below the speed of C ordinary ones there), and channels-last convolutions run 1.3-1.4x
-    faster than PyTorch's default layout there (make bench); on a GPU the grouped model fills the
-    device with one launch per layer."""
-
-    def __init__(self, nets: list[nn.Module], channels_last: bool = True) -> None:
-        super().__init__()
-        if any(getattr(net, "copies", 1) != 1 for net in nets):
-            raise ValueError("SequentialCopies holds single-copy networks")
-        self.nets = nn.ModuleList(nets)
-        self.copies = len(nets)
-        self.channels_last = channels_last
-
-    def layout(self, x: torch.Tensor) -> torch.Tensor:
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.layout(x)
-        return torch.cat([_copy_axis(net(x)) for net in self.nets])
-
-
-def _copy_axis(logits: torch.Tensor) -> torch.Tensor:
-    """Logits (C, B, K) of a copies model, or (1, B, K) of an ordinary classifier's (B, K)."""
-    return logits if logits.ndim == 3 else logits[None]
-
-
 def build(spec: NetSpec, data: ImageData, ks: list[int], seed: int, dtype, device):
     """The copies of one seed, all from the same initialization: grouped on a GPU, sequential
-    single-copy networks on a CPU (:class:`SequentialCopies`)."""
-    def net(copies: int) -> CopiesResNet:
-        model = CopiesResNet(spec.depth, copies, data.x_train.shape[1], data.n_classes,
-                             spec.width, spec.activation, spec.swish_beta, spec.shortcut)
-        init_copies(model, torch.Generator().manual_seed(seed))
-        return model.to(device=device, dtype=dtype)
-    if torch.device(device).type == "cpu":
-        return SequentialCopies([net(1).to(memory_format=torch.channels_last) for _ in ks])
-    return net(len(ks))
+    single-copy networks on a CPU (:class:`~traindyn.models.sequential.SequentialCopies`); the
+    layout of the built-in ``cifar_resnet`` (:func:`traindyn.models.builtin.resnet_copies`)."""
+    return resnet_copies(ks, seed, dtype, device, depth=spec.depth, width=spec.width,
+                         in_channels=data.x_train.shape[1], n_classes=data.n_classes,
+                         activation=spec.activation, swish_beta=spec.swish_beta,
+                         shortcut=spec.shortcut)
 
 
 def optimizer(model: CopiesResNet | SequentialCopies, ks: list[int], lr: float,
@@ -156,7 +123,7 @@ def step_seed(seed: int, epoch: int, step: int) -> int:
 
 def _forward_backward(model: CopiesResNet, x: torch.Tensor, y: torch.Tensor):
     """Logits (C, B, K) and per-copy losses (C,), detached, after accumulating the gradients."""
-    logits = _copy_axis(model(x))
+    logits = copy_axis(model(x))
     losses = F.cross_entropy(logits.transpose(1, 2), y.expand(logits.shape[0], -1),
                              reduction="none").mean(dim=1)
     losses.sum().backward()  # copies are independent: each gets d(its loss)/d(its weights)

@@ -10,7 +10,7 @@ import numpy as np
 from ..data.cifar import check_cifar, read_cifar10
 from ..data.geomnist import load_geomnist
 from ..data.images import per_class_indices
-from .seeds import SUBSET, numpy_rng
+from ..seeds import SUBSET, numpy_rng
 
 
 @dataclass

@@ -4,7 +4,8 @@ conv(C->6, 5x5) + ReLU + maxpool2, conv(6->16, 5x5) + ReLU + maxpool2, fc 400->1
 ReLU. Parameters are stacked along a leading trial axis; convolutions run as grouped convolutions
 (one group per trial) and the fully connected layers as batched matrix products, so one call
 trains or evaluates every trial. Initialization is PyTorch's default for Conv2d/Linear (weights
-and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn per trial from its own generator.
+and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn per trial from its own generator. The
+same network as one ordinary module: :class:`traindyn.models.simpleconv.SimpleConv`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from .seeds import INIT, torch_generator
+from ..seeds import INIT, torch_generator
 
 
 def param_shapes(channels: int, n_classes: int) -> dict[str, tuple[tuple[int, ...], int]]:
@@ -127,28 +128,3 @@ def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
             params[f"fc{i}_w"].add_(d.transpose(1, 2) * a, alpha=-lr)
             params[f"fc{i}_b"].add_(d[:, 0], alpha=-lr)
     return logits.detach(), losses.detach()
-
-
-class SimpleConv(torch.nn.Module):
-    """The same network as one ordinary module: the reference the batched code is tested against."""
-
-    def __init__(self, channels: int, n_classes: int) -> None:
-        super().__init__()
-        self.conv1 = torch.nn.Conv2d(channels, 6, 5)
-        self.conv2 = torch.nn.Conv2d(6, 16, 5)
-        self.fc1, self.fc2 = torch.nn.Linear(400, 120), torch.nn.Linear(120, 84)
-        self.fc3 = torch.nn.Linear(84, n_classes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
-        x = torch.flatten(x, 1)
-        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
-
-    def load_trial(self, params: dict[str, torch.Tensor], m: int) -> "SimpleConv":
-        with torch.no_grad():
-            for name, p in params.items():
-                layer, kind = name.split("_")
-                getattr(self, layer).weight.copy_(p[m]) if kind == "w" else getattr(
-                    self, layer).bias.copy_(p[m])
-        return self

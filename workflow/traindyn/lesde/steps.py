@@ -6,9 +6,9 @@ import numpy as np
 
 from ..data.cifar import FOLDER as CIFAR_FOLDER, check_cifar
 from ..data.noise import corrupt_labels
+from ..seeds import NOISE, numpy_rng
 from ..workdir import run_fingerprint
 from .datasets import TrainData, cifar10, geomnist
-from .seeds import NOISE, numpy_rng
 from .train import RunSpec, train_trials
 
 

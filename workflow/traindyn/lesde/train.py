@@ -26,12 +26,12 @@ from tqdm import tqdm
 
 from ..jobs import Job, resumable_job
 from ..runtime import resolve_device, torch_dtype
+from ..seeds import SAMPLE, numpy_rng
 from .datasets import TrainData
 from .logs import (VAL_SCHEMA, check_log_complete, eval_iterations, merge_parts, steps_schema,
                    steps_table, val_table, write_part)
 from . import kernels
 from .model import head, init_params, logits_shared, sgd_step
-from .seeds import SAMPLE, numpy_rng
 
 
 @dataclass(frozen=True)

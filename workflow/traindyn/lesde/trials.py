@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from ..models.names import as_factory
 from ..runtime import numerics, resolve_device, torch_dtype
+from ..seeds import DRAWS, INIT, SAMPLE, numpy_rng, torch_seed
 from .logs import eval_iterations
-from .seeds import DRAWS, INIT, SAMPLE, numpy_rng, torch_seed
 from .trial_models import Trials, make_trials
 from .writer import LogWriter
 

@@ -1,16 +1,17 @@
 """The papers' networks as ordinary one-model modules, for studies: the LE-SDE SimpleConv and the
 SI CIFAR ResNet (one copy; logits (B, K)). Built by :class:`~traindyn.models.names.ModelFactory`
-under a seed, the ResNet gets the authors' initialization from that seed, the same weights the
-SI runs' :func:`traindyn.instab.train.build` gives every copy."""
+under a seed, the ResNet gets the authors' initialization from that seed, the same weights every
+copy of the SI runs gets (:func:`traindyn.instab.train.build` lays them out with
+:func:`resnet_copies`). The networks are shared modules (:mod:`.simpleconv`, :mod:`.resnet`,
+:mod:`.sequential`): the families import them, not the other way round."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import torch
 
-from ..instab.resnet import CopiesResNet, init_copies
-from ..lesde.model import SimpleConv
+from .resnet import CopiesResNet, init_copies
+from .sequential import SequentialCopies
+from .simpleconv import SimpleConv
 
 
 def simple_conv(in_channels: int = 1, n_classes: int = 3) -> SimpleConv:
@@ -44,13 +45,16 @@ def cifar_resnet(depth: int = 20, width: int = 16, in_channels: int = 3, n_class
 def resnet_copies(ks, seed: int, dtype: torch.dtype, device, *, depth: int = 20, width: int = 16,
                   in_channels: int = 3, n_classes: int = 10, activation: str = "relu",
                   swish_beta: float = 5.0, shortcut: str = "B"):
-    """The SI runs' layout of len(ks) copies from one initialization: grouped on a GPU,
-    sequential channels-last networks on a CPU (:func:`traindyn.instab.train.build`)."""
-    from ..instab.train import NetSpec, build
-
-    shape = SimpleNamespace(x_train=torch.empty(1, in_channels, 1, 1), n_classes=n_classes)
-    return build(NetSpec(depth, width, activation, swish_beta, shortcut), shape, list(ks), seed,
-                 dtype, device)
+    """The SI runs' layout of len(ks) copies from one initialization (drawn from ``seed``):
+    grouped on a GPU, sequential channels-last networks on a CPU."""
+    def net(copies: int) -> CopiesResNet:
+        model = CopiesResNet(depth, copies, in_channels, n_classes, width, activation, swish_beta,
+                             shortcut)
+        init_copies(model, torch.Generator().manual_seed(seed))
+        return model.to(device=device, dtype=dtype)
+    if torch.device(device).type == "cpu":
+        return SequentialCopies([net(1).to(memory_format=torch.channels_last) for _ in ks])
+    return net(len(ks))
 
 
 cifar_resnet.copies = resnet_copies  # the faster layout of its copies (see ModelFactory)

@@ -1,6 +1,7 @@
 """Seeded random streams: every stream is a pure function of (seed, experiment, trial, purpose),
 so a trial's numbers do not depend on which other trials share its job, and a resumed job can
-regenerate them instead of restoring generator state."""
+regenerate them instead of restoring generator state. Shared: the LE-SDE trials draw their
+initializations, samples and dropout from them, the data loader its subsamples and label noise."""
 
 from __future__ import annotations
 
