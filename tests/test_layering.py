@@ -41,9 +41,11 @@ def test_the_shared_figures_package_imports_no_family():
 def test_a_deprecated_alias_imports_only_the_module_it_serves():
     graph = import_layers.graph()
     aliases = {m: import_layers.moved_to(m) for m in graph if import_layers.moved_to(m)}
-    assert aliases == {"traindyn.figures.si_deep": "traindyn.instab.figures.deep"}
+    assert aliases == {"traindyn.figures.si_deep": "traindyn.instab.figures.deep",
+                       "traindyn.lesde.seeds": "traindyn.seeds",
+                       "traindyn.instab.resnet": "traindyn.models.resnet"}
     for module, target in aliases.items():
-        parents = {target.rsplit(".", i)[0] for i in range(target.count("."))}
+        parents = {target.rsplit(".", i)[0] for i in range(target.count(".") + 1)}
         assert graph[module] <= {target, "traindyn.deprecation"} | parents, module
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -167,3 +168,20 @@ def test_build_table1_without_n_train_warns_and_judges_t4b_on_the_plain_value(tm
             pass
     assert deep.train_acc_estimate(0.96, None) == 0.96
     assert deep.train_acc_estimate(0.96, 900).se > 0
+
+
+@pytest.mark.parametrize("old, new", [("traindyn.lesde.seeds", "traindyn.seeds"),
+                                      ("traindyn.instab.resnet", "traindyn.models.resnet")])
+def test_moved_shared_modules_still_import_with_a_warning(old, new):
+    sys.modules.pop(old, None)  # the warning comes on first import
+    with pytest.warns(DeprecationWarning, match=f"{old} moved to {new}"):
+        module = importlib.import_module(old)
+    assert module.MOVED_TO == new and dir(importlib.import_module(new))
+
+
+def test_simpleconv_still_imports_from_the_lesde_model_with_a_warning():
+    from traindyn.models.simpleconv import SimpleConv
+
+    with pytest.warns(DeprecationWarning, match="SimpleConv moved to traindyn.models"):
+        from traindyn.lesde.model import SimpleConv as old
+    assert old is SimpleConv

@@ -128,3 +128,15 @@ def sgd_step(params: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
             params[f"fc{i}_w"].add_(d.transpose(1, 2) * a, alpha=-lr)
             params[f"fc{i}_b"].add_(d[:, 0], alpha=-lr)
     return logits.detach(), losses.detach()
+
+
+def __getattr__(name: str):
+    """SimpleConv moved to :mod:`traindyn.models.simpleconv` (shared by both families); served
+    from here with a DeprecationWarning for at least one release."""
+    if name == "SimpleConv":
+        from ..deprecation import warn_moved
+        from ..models.simpleconv import SimpleConv
+
+        warn_moved(f"{__name__}.SimpleConv", "traindyn.models.simpleconv.SimpleConv")
+        return SimpleConv
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
