@@ -92,11 +92,11 @@ def test_dtype_check_without_float64_logs_says_what_to_run(tmp_path):
 
 def test_the_float64_overlay_passes_the_config_checks(tmp_path):
     """The float64 check merges over config.yaml and reference.yaml: their replicates must not
-    leak into its three-level, 50-trial comparison."""
+    leak into its four-level (p = 0 and three around the transition), 50-trial comparison."""
     from test_workflow import planned_jobs_cmd
 
     configs = [str(ROOT / f) for f in ("config.yaml", "workflow/configs/reference.yaml",
                                        "workflow/configs/reference_float64.yaml")]
     jobs = planned_jobs_cmd(["-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
                              "--configfile", *configs])
-    assert jobs["lesde_train"] == 3
+    assert jobs["lesde_train"] == 4
