@@ -201,8 +201,9 @@ class ClaimSet:
         tolerance is at least twice ``resolution`` (:func:`traindyn.stats.agree_verdict`).
         ``paper_spread=False`` for an exact theory value (no run of the paper's behind it).
 
-        ``conditions``: the quantities the estimator divides by or takes the log of; when one is
-        within its noise the verdict is ILL_CONDITIONED (:func:`conditioned`). ``authors_code``:
+        ``conditions``: the quantities the estimator takes the log of; when those within their
+        noise carry at least half of its weight the verdict is ILL_CONDITIONED
+        (:func:`conditioned`). ``authors_code``:
         the statistic by the authors' published code; a FAIL that it shares (agreement within
         Z sqrt(se^2 + its se^2)) is AUTHORS_CODE (:func:`shared_with_authors`)."""
         e = as_estimate(est)
@@ -279,7 +280,7 @@ class ClaimSet:
     def measure(self, id: str, statement: str, est: Any, *,
                 conditions: Sequence[Conditioning] = (), **kw) -> Claim:
         """An unbanded measurement beyond the paper (verdict ``measured``), ILL_CONDITIONED when
-        one of ``conditions`` is within its noise (:func:`conditioned`)."""
+        ``conditions`` say so (:func:`conditioned`)."""
         kw.setdefault("kind", EXTRA)
         verdict, reason = conditioned(MEASURED, "", conditions)
         return self._estimate(id, statement, est, "-", "-", verdict, reason, **kw)
