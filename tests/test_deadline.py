@@ -45,6 +45,17 @@ def test_the_deadline_comes_from_slurm_or_is_absent(monkeypatch):
     assert job_deadline(logs.append).end is None and "time limit unknown" in logs[-1]
 
 
+def test_the_margin_can_be_set_from_the_environment(monkeypatch):
+    monkeypatch.setenv(dl.MARGIN_ENV, "40")
+    assert dl.stop_margin(60.0) == 40 and dl.stop_margin(None) == 40
+    for bad in ("0", "-3", "sixty", "60"):  # not a number, or no time left to train at all
+        monkeypatch.setenv(dl.MARGIN_ENV, bad)
+        with pytest.raises(ValueError, match=dl.MARGIN_ENV):
+            dl.stop_margin(60.0)
+    monkeypatch.delenv(dl.MARGIN_ENV)
+    assert dl.stop_margin(60.0) == 15 and dl.stop_margin(3600.0) == 180
+
+
 def test_requests_are_capped_and_retries_cover_the_estimate():
     assert budget.capped(2221, None) == 2221 and budget.capped(2221, 240) == 240
     assert budget.retries(2221, None) is None  # no cap: the profile's retries

@@ -4,7 +4,9 @@ before the scheduler kills it (a resubmission resumes from there: ``cluster.max_
 Under SLURM (``SLURM_JOB_ID`` set) the end is read once, at the start: ``SLURM_JOB_END_TIME``
 where SLURM exports it (23.02 and later), else ``squeue`` (time left and time limit). Elsewhere,
 or when neither answers, there is no limit and the jobs only checkpoint at their usual points.
-The job stops ``margin`` seconds early: enough to write its last part and checkpoint.
+The job stops ``margin`` seconds early: enough to write its last part and checkpoint; the
+environment variable ``TRAINDYN_STOP_MARGIN_S`` sets it where the default (see
+:func:`stop_margin`) is too short, e.g. large checkpoints on a slow shared file system.
 """
 
 from __future__ import annotations
@@ -33,8 +35,22 @@ def slurm_seconds(text: str) -> float | None:
         return None
 
 
+MARGIN_ENV = "TRAINDYN_STOP_MARGIN_S"
+
+
 def stop_margin(limit: float | None) -> float:
-    """Seconds to spare: 5% of the job's time limit, at least 15 s, at most 5 min."""
+    """Seconds to spare: ``$TRAINDYN_STOP_MARGIN_S`` where set, else 5% of the job's time limit,
+    at least 15 s, at most 5 min."""
+    given = os.environ.get(MARGIN_ENV)
+    if given:
+        try:
+            margin = float(given)
+        except ValueError:
+            margin = -1.0
+        if not 0 < margin < (limit or float("inf")):
+            raise ValueError(f"{MARGIN_ENV}={given!r}: a number of seconds above 0 and below "
+                             f"the job's time limit ({limit} s)")
+        return margin
     return 15.0 if limit is None else max(15.0, min(0.05 * limit, 300.0))
 
 
