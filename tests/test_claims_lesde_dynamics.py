@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from claim_cases import assert_all_pass, assert_fails, set_, verdicts
 
-from traindyn.claims import FAIL, INCONCLUSIVE, MEASURED, NA, PASS
+from traindyn.claims import AUTHORS_CODE, FAIL, INCONCLUSIVE, MEASURED, NA, PASS
 from traindyn.lesde.figures.dynamics import (collapse_claims, collapse_stats, estimates,
                                              fig1_claims, fig1_stats, fig3_claims, fig3_stats,
                                              u1_stats)
@@ -25,7 +25,7 @@ def est(value, se=0.3):
 
 FIG1 = {"GeoMNIST": [est(10.5), est(-11.0), est(2.5)],
         "CIFAR-10": [est(-0.3), est(3.0), est(-2.5)]}
-FIG1_FAILS = [("F1-1[0]", lambda st: st["GeoMNIST"].__setitem__(0, est(7.9))),
+FIG1_FAILS = [("F1-1[0]", lambda st: st["GeoMNIST"].__setitem__(0, est(5.0))),
               ("F1-1[1]", lambda st: st["GeoMNIST"].__setitem__(1, est(-8.0))),
               ("F1-1[2]", lambda st: st["GeoMNIST"].__setitem__(2, est(math.nan))),
               ("F1-order[GeoMNIST]", lambda st: st.__setitem__(
@@ -51,6 +51,17 @@ def test_fig1_claim_can_fail(cid, patch):
 
 def test_every_fig1_claim_has_a_failing_case():
     assert set(verdicts(f1(FIG1))) == {c for c, _ in FIG1_FAILS}
+
+
+def test_class_2_where_the_authors_code_puts_it_fails_as_the_authors_code_does():
+    """Class 2 at ~7.6 (the authors' published code, not their figure's 2.8): a failure with its
+    own label and the authors'-code value in the note; far from both it is a plain FAIL."""
+    st = {"GeoMNIST": [est(10.5), est(-11.0), est(7.4)]}
+    got = {c.id: c for c in fig1_claims(st, scale="paper", late=st)}
+    for cid in ("F1-1[2]", "F1-1w[2]"):
+        assert got[cid].verdict == AUTHORS_CODE and "authors' published code" in got[cid].reason
+    st = {"GeoMNIST": [est(10.5), est(-11.0), est(-6.0)]}
+    assert verdicts(fig1_claims(st, scale="paper", late=st))["F1-1w[2]"] == FAIL
 
 
 def test_fig1_noisy_projection_is_inconclusive_and_quick_scale_keeps_it():

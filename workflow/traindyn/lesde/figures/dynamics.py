@@ -23,11 +23,12 @@ from .common import CIFAR, by_group, cifar_not_run, class_names, final, scoped
 # The authors' Figure 1b at T: (value, read-off error); the claim resolves 3.5.
 FIG1_EXPECTED = {"GeoMNIST": ((10.5, 0.5), (-11.0, 0.5), (2.5, 0.75))}
 FIG1_RESOLUTION = 3.5
-# The same curves averaged over the last LATE iterations, read off the authors' Figure 1b
-# (docs/reference.md, "Reading the authors' Figure 1b"): a statistic whose run-to-run spread is
-# a third of the value at T's.
+# The same curves averaged over the last LATE iterations, read off the authors' Figure 1b by
+# workflow/scripts/read_authors_figure1.py (pixel-calibrated; the colour tolerance moves the
+# readings by < 0.07, the frame calibration by about ±2 px = ±0.15): a statistic whose
+# run-to-run spread is a third of the value at T's (docs/reference.md).
 LATE = 1000
-FIG1_LATE_EXPECTED = {"GeoMNIST": ((10.0, 0.5), (-10.75, 0.5), (2.8, 0.5))}
+FIG1_LATE_EXPECTED = {"GeoMNIST": ((10.0, 0.3), (-10.85, 0.3), (2.8, 0.3))}
 SYMBOL = {"A": "Â", "B": "B̂", "alpha": "α̂", "beta": "β̂"}
 
 
