@@ -229,6 +229,54 @@ def test_projection_shortcut_copies_match_copies_alone():
     assert both.layer2[0].project is not None and both.layer1[0].project is None
 
 
+def _side_by_side_run(threads: int, ks=(1, 3, 1, 5, 1)) -> list[torch.Tensor]:
+    from types import SimpleNamespace
+
+    from traindyn.instab.train import NetSpec, build, optimizer
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        shape = SimpleNamespace(x_train=torch.empty(1, 3, 32, 32), n_classes=10)
+        model = build(NetSpec(8, 4, "relu", 5.0), shape, list(ks), 7, torch.float32,
+                      torch.device("cpu"))
+        opt = optimizer(model, list(ks), 0.1, 0.9, 5e-4, True)
+        losses = [loss_and_step(model, opt, x, y)
+                  for x, y in _batches(3, torch.Generator().manual_seed(9), b=16)]
+        with torch.no_grad():
+            logits = model(_batches(1, torch.Generator().manual_seed(4), b=16)[0][0])
+        assert torch.get_num_threads() == threads  # the job's threads, back after every step
+        return [*losses, logits, *(t for net in model.nets for t in net.state_dict().values())]
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_cpu_copies_side_by_side_do_not_depend_on_the_thread_count():
+    """The built-in ResNet's CPU copies run side by side, one thread each: the same bits on 1 and
+    2 threads (an odd number of copies: one worker runs more of them), and the same bits as one
+    copy trained alone on one thread; the k = 1 copies stay twins."""
+    one, two = _side_by_side_run(1), _side_by_side_run(2)
+    assert len(one) == len(two) and all(torch.equal(a, b) for a, b in zip(one, two))
+    alone = _side_by_side_run(2, ks=(3,))
+    per_copy = (len(one) - 4) // 5  # state tensors per copy; copy 1 is the k = 3 one
+    assert all(torch.equal(a, b) for a, b in
+               zip(one[4 + per_copy:4 + 2 * per_copy], alone[4:]))
+    assert all(torch.equal(one[4 + i], one[4 + 2 * per_copy + i]) for i in range(per_copy))
+
+
+def test_side_by_side_copies_refuse_a_network_that_draws_random_numbers():
+    from traindyn.models.sequential import SequentialCopies
+
+    def net():
+        return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.5),
+                                   torch.nn.Linear(8, 2))
+    model = SequentialCopies([net(), net()], channels_last=False, side_by_side=True)
+    with pytest.raises(RuntimeError, match="drew random numbers"):
+        model(torch.randn(3, 4))
+    model.eval()  # no dropout in evaluation: nothing drawn
+    assert model(torch.randn(3, 4)).shape == (2, 3, 2)
+
+
 def test_cpu_copies_are_sequential_networks_each_exactly_as_trained_alone():
     """On a CPU the copies are single-copy networks run one after another: copy c follows the
     bit-identical trajectory of the same network trained alone with its k, the null control

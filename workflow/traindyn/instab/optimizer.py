@@ -83,10 +83,19 @@ class PerturbedSGD(torch.optim.Optimizer):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                self._update(group, params)
+            self._step_group(group)
         return loss
+
+    @torch.no_grad()
+    def step_group(self, index: int) -> None:
+        """The step of parameter group ``index`` alone (each group's update reads and writes
+        only its own parameters and state: copies side by side step their own groups)."""
+        self._step_group(self.param_groups[index])
+
+    def _step_group(self, group: dict) -> None:
+        params = [p for p in group["params"] if p.grad is not None]
+        if params:
+            self._update(group, params)
 
     def _update(self, group: dict, params: list[torch.Tensor]) -> None:
         grads = [p.grad for p in params]
@@ -107,6 +116,10 @@ class PerturbedSGD(torch.optim.Optimizer):
                     else [b.clone() for b in bufs])
         ks, lr = group["ks"], group["lr"]
         c = len(ks)
+        if c == 1:  # the same per-element operations as below, without the copy views
+            scaled = torch._foreach_div(d_ps, ks[0]) if ks[0] != 1 else d_ps
+            torch._foreach_add_(params, scaled, alpha=-(lr * ks[0]))
+            return
         d_views = [split(d, c) if c > 1 else d[None] for d in d_ps]
         p_views = [split(p, c) if c > 1 else p[None] for p in params]
         for copy, k in enumerate(ks):  # copy `copy` of every stacked parameter

@@ -90,18 +90,35 @@ def step_with_accuracy(model: CopiesResNet | SequentialCopies, opt: PerturbedSGD
     opt.zero_grad()
     with shared_draws(step_seed, x.device) as reset:
         if isinstance(model, SequentialCopies):
-            # forward and backward one copy at a time: only one copy's activations are alive,
-            # as when the copies are trained one after another; then one optimizer step for all
+            # forward and backward one copy per worker at a time: only those copies'
+            # activations are alive. Side by side, each copy also takes its own step (its
+            # parameter group, as optimizer() builds them); else one step for all
             x = model.layout(x)
-            logits, losses = zip(*((reset(), _forward_backward(net, x, y))[1]
-                                   for net in model.nets))
+            own = model.side_by_side and _group_per_copy(model, opt)
+
+            def copy_step(c: int, net: nn.Module):
+                out = _forward_backward(net, x, y)
+                if own:
+                    opt.step_group(c)
+                return out
+            logits, losses = zip(*model.each(copy_step, reset))
             logits, losses = torch.cat(logits), torch.cat(losses)
+            if not own:
+                opt.step()
         else:
             reset()
             logits, losses = _forward_backward(model, x, y)
-    opt.step()
+            opt.step()
     correct = (logits.argmax(dim=2) == y).sum(dim=1)
     return losses, correct
+
+
+def _group_per_copy(model: SequentialCopies, opt: PerturbedSGD) -> bool:
+    """Parameter group c holds exactly copy c's parameters (as :func:`optimizer` builds them)."""
+    groups = opt.param_groups
+    return len(groups) == model.copies and all(
+        [id(p) for p in g["params"]] == [id(p) for p in net.parameters()]
+        for g, net in zip(groups, model.nets))
 
 
 @contextmanager

@@ -46,14 +46,16 @@ def resnet_copies(ks, seed: int, dtype: torch.dtype, device, *, depth: int = 20,
                   in_channels: int = 3, n_classes: int = 10, activation: str = "relu",
                   swish_beta: float = 5.0, shortcut: str = "B"):
     """The SI runs' layout of len(ks) copies from one initialization (drawn from ``seed``):
-    grouped on a GPU, sequential channels-last networks on a CPU."""
+    grouped on a GPU, channels-last single-copy networks side by side on a CPU (one thread
+    each: the network draws no random numbers)."""
     def net(copies: int) -> CopiesResNet:
         model = CopiesResNet(depth, copies, in_channels, n_classes, width, activation, swish_beta,
                              shortcut)
         init_copies(model, torch.Generator().manual_seed(seed))
         return model.to(device=device, dtype=dtype)
     if torch.device(device).type == "cpu":
-        return SequentialCopies([net(1).to(memory_format=torch.channels_last) for _ in ks])
+        return SequentialCopies([net(1).to(memory_format=torch.channels_last) for _ in ks],
+                                side_by_side=True)
     return net(len(ks))
 
 
