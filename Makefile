@@ -90,11 +90,12 @@ verify: $(STAMP)
 gpu-smoke: $(STAMP)
 	$(BIN)/python workflow/scripts/gpu_smoke.py $(if $(CIFAR10_ROOT),--cifar-root $(CIFAR10_ROOT))
 
-# The measured compute budget of the last run (Snakemake benchmark files) as a Markdown table.
+# The last quick run's measured budget (Snakemake benchmark files) into docs/compute_budget.md, its
+# totals and claims into the README and docs/targets.md (stamped with the config's hash).
 budget-table: $(STAMP)
-	$(BIN)/python workflow/scripts/budget_table.py --out docs/compute_budget.md
+	$(BIN)/python workflow/scripts/budget_table.py
 
-# Reference tier (docs/reference.md): the papers' claims on this 2-core CPU in under an hour,
+# Reference tier (docs/reference.md): the papers' claims on this 2-core CPU in about 2½ hours,
 # in its own folder ($(REF_DIR)); then its verdict table into docs/reference.md (counts into the README) and
 # docs/reference_verdicts.md. `make reference-table` redoes only the table (of a current run).
 REF_DIR ?= reference

@@ -36,3 +36,39 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert proc.returncode == 0, proc.stderr[-4000:]
     (workdir / "snakemake.out").write_text(proc.stdout + proc.stderr)  # the run's console
     return workdir
+
+
+_SESSION_START: list[float] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    import time
+
+    _SESSION_START.append(time.time())
+
+
+def _whole_suite(config: pytest.Config) -> bool:
+    """The default run of every test (what `make test` runs), not a selection."""
+    args = [Path(a).resolve() for a in config.args]
+    return (all(a in (ROOT, ROOT / "tests") for a in args) and not config.option.keyword
+            and config.option.markexpr == "not slow" and not config.option.lf
+            and not getattr(config.option, "deselect", None))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """After a whole-suite run: results/test_session.json (counts, seconds, commit and machine),
+    which `make budget-table` quotes in docs/targets.md."""
+    import json
+    import time
+
+    if not _SESSION_START or not _whole_suite(config):
+        return
+    sys.path.insert(0, str(ROOT / "workflow"))
+    from traindyn.run_record import stamp
+
+    stats = terminalreporter.stats
+    record = {"passed": len(stats.get("passed", [])), "failed": len(stats.get("failed", [])),
+              "skipped": len(stats.get("skipped", [])), "errors": len(stats.get("error", [])),
+              "seconds": round(time.time() - _SESSION_START[0], 1), "stamp": stamp()}
+    (ROOT / "results").mkdir(exist_ok=True)
+    (ROOT / "results" / "test_session.json").write_text(json.dumps(record, indent=1) + "\n")
