@@ -80,6 +80,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--kinds", default="table1,trials,copies")
+    ap.add_argument("--doc", default=None,
+                    help="also replace the threads block of this page (docs/benchmarks.md)")
     args = ap.parse_args()
     rows = []
     for load in ("idle", "loaded"):
@@ -99,10 +101,17 @@ def main() -> int:
             if spinner:
                 stop.set()
                 spinner.join()
-    print("| machine | job | OMP_WAIT_POLICY | 1 thread (s) | 2 threads (s) | 2 / 1 |")
-    print("|---|---|---|---|---|---|")
-    for load, kind, policy, one, two in rows:
-        print(f"| {load} | {kind} | {policy} | {one:.2f} | {two:.2f} | {two / one:.2f} |")
+    from traindyn.run_record import replace_marked, stamp
+
+    lines = [f"Measured by `job_threads.py --repeats {args.repeats}` ({stamp()}).", "",
+             "| machine | job | OMP_WAIT_POLICY | 1 thread (s) | 2 threads (s) | 2 / 1 |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {load} | {kind} | {policy} | {one:.2f} | {two:.2f} | {two / one:.2f} |"
+              for load, kind, policy, one, two in rows]
+    print("\n".join(lines))
+    if args.doc:
+        doc = Path(args.doc)
+        doc.write_text(replace_marked(doc.read_text(), "threads", "\n".join(lines)))
     return 0
 
 
