@@ -8,7 +8,7 @@ those, Snakemake's log of the run (its wall clock) and ``figures/claims.json`` t
 * the ``quick-run`` blocks of README.md and docs/targets.md: jobs, summed job wall time, wall
   clock, the claims line, and ``config.yaml sha256 <hash>`` (tests/test_doc_stamps.py fails when
   config.yaml no longer hashes to it: the figures are older than the config);
-* the ``test-suite`` block of docs/targets.md from the last full ``make test``
+* the ``test-suite`` block of docs/targets.md from this checkout's last whole ``make test``
   (``results/test_session.json``, written by tests/conftest.py).
 
   .venv/bin/python workflow/scripts/budget_table.py [--run .] [--no-docs]   (make budget-table)
@@ -107,7 +107,7 @@ def main() -> int:
     doc.write_text(replace_marked(doc.read_text(), "budget", budget))
     for page in (ROOT / "README.md", ROOT / "docs" / "targets.md"):
         page.write_text(replace_marked(page.read_text(), "quick-run", quick))
-    session = run / "results" / "test_session.json"
+    session = ROOT / "results" / "test_session.json"  # this checkout's last whole `make test`
     if session.exists():
         s = json.loads(session.read_text())
         line = (f"The last full `make test` ({s['stamp']}): {s['passed']} passed, "
