@@ -134,6 +134,11 @@ def test_gpu_smoke_runs_its_checks(tmp_path):
 def test_budget_table_sums_the_benchmark_files(tmp_path):
     import sys
 
+    sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+    from budget_table import table
+
+    from traindyn.run_record import benchmark_rows
+
     base = tmp_path / "results" / "benchmarks"
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     for rel, s, rss in (("lesde_train/a/p0.0/trials0-2.tsv", 10.0, 300),
@@ -142,11 +147,25 @@ def test_budget_table_sums_the_benchmark_files(tmp_path):
         path = base / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(header + f"{s}\t0:00:10\t{rss}\t0\t0\t0\t0\t0\t0\t0\n")
-    out = tmp_path / "budget.md"
-    proc = subprocess.run([sys.executable, str(ROOT / "workflow/scripts/budget_table.py"),
-                           "--results", str(tmp_path / "results"), "--out", str(out)],
+    text = table(benchmark_rows(tmp_path / "results"))
+    assert "| `lesde_train` | 2 | 22.5 | 12.5 | 310 |" in text
+    assert "| `heat_simulate` | 1 | 1.5 | 1.5 | 90 |" in text
+
+
+def test_budget_table_stamps_a_run_with_its_config_hash_and_refuses_another_config(tiny_run,
+                                                                                  tmp_path):
+    import sys
+
+    from traindyn.doc_stamps import config_hash
+
+    script = str(ROOT / "workflow/scripts/budget_table.py")
+    proc = subprocess.run([sys.executable, script, "--run", str(tiny_run), "--config",
+                           str(tiny_run / "config.yaml"), "--no-docs"],
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    text = out.read_text()
-    assert "| `lesde_train` | 2 | 22.5 | 12.5 | 310 |" in text
-    assert "| `heat_simulate` | 1 | 1.5 | 1.5 | 90 |" in text and "commit " in text
+    digest = config_hash(tiny_run / "config.yaml")
+    assert f"config.yaml sha256 {digest}" in proc.stdout and "**Paper claims: " in proc.stdout
+    assert "| `lesde_train` |" in proc.stdout and "of summed job wall time" in proc.stdout
+    proc = subprocess.run([sys.executable, script, "--run", str(tiny_run), "--config",
+                           str(ROOT / "config.yaml"), "--no-docs"], capture_output=True, text=True)
+    assert proc.returncode == 1 and "was not run with" in proc.stderr  # the quick config
