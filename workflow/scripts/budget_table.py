@@ -76,7 +76,11 @@ def main() -> int:
     ap.add_argument("--run", default=".", help="the run's directory (results/, figures/)")
     ap.add_argument("--config", default=str(ROOT / "config.yaml"))
     ap.add_argument("--no-docs", action="store_true", help="print only")
+    ap.add_argument("--tests-only", action="store_true",
+                    help="only the test-suite block (after `make test`; no run needed)")
     args = ap.parse_args()
+    if args.tests_only:
+        return 0 if write_test_suite() else 1
     run = Path(args.run)
     data = benchmark_rows(run / "results")
     if not data:
@@ -107,16 +111,25 @@ def main() -> int:
     doc.write_text(replace_marked(doc.read_text(), "budget", budget))
     for page in (ROOT / "README.md", ROOT / "docs" / "targets.md"):
         page.write_text(replace_marked(page.read_text(), "quick-run", quick))
-    session = ROOT / "results" / "test_session.json"  # this checkout's last whole `make test`
-    if session.exists():
-        s = json.loads(session.read_text())
-        line = (f"The last full `make test` ({s['stamp']}): {s['passed']} passed, "
-                f"{s['failed']} failed, {s['skipped']} skipped in {minutes(s['seconds'])} "
-                "(written by tests/conftest.py; regenerate with `make test` then "
-                "`make budget-table`).")
-        targets = ROOT / "docs" / "targets.md"
-        targets.write_text(replace_marked(targets.read_text(), "test-suite", line))
+    write_test_suite()
     return 0
+
+
+def write_test_suite() -> bool:
+    """The test-suite block of docs/targets.md from this checkout's last whole `make test`."""
+    session = ROOT / "results" / "test_session.json"
+    if not session.exists():
+        print(f"{session} is missing: run `make test` (the whole suite) first", file=sys.stderr)
+        return False
+    s = json.loads(session.read_text())
+    line = (f"The last whole `make test` ({s['stamp']}): {s['passed']} passed, "
+            f"{s['failed']} failed, {s['skipped']} skipped in {minutes(s['seconds'])} "
+            "(recorded by tests/conftest.py; regenerate with `make test` then "
+            "`make budget-table`, or `budget_table.py --tests-only`).")
+    print(line)
+    targets = ROOT / "docs" / "targets.md"
+    targets.write_text(replace_marked(targets.read_text(), "test-suite", line))
+    return True
 
 
 if __name__ == "__main__":
