@@ -38,13 +38,18 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return workdir
 
 
-_SESSION_START: list[float] = []
+_SESSION_START: list[tuple[float, str]] = []
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
+    """The start time and the stamp of the code as the session found it (edits during a run
+    must not relabel it)."""
     import time
 
-    _SESSION_START.append(time.time())
+    sys.path.insert(0, str(ROOT / "workflow"))
+    from traindyn.run_record import stamp
+
+    _SESSION_START.append((time.time(), stamp()))
 
 
 def _whole_suite(config: pytest.Config) -> bool:
@@ -63,12 +68,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
 
     if not _SESSION_START or not _whole_suite(config):
         return
-    sys.path.insert(0, str(ROOT / "workflow"))
-    from traindyn.run_record import stamp
-
+    start, stamp = _SESSION_START[0]
     stats = terminalreporter.stats
     record = {"passed": len(stats.get("passed", [])), "failed": len(stats.get("failed", [])),
               "skipped": len(stats.get("skipped", [])), "errors": len(stats.get("error", [])),
-              "seconds": round(time.time() - _SESSION_START[0], 1), "stamp": stamp()}
+              "seconds": round(time.time() - start, 1), "stamp": stamp}
     (ROOT / "results").mkdir(exist_ok=True)
     (ROOT / "results" / "test_session.json").write_text(json.dumps(record, indent=1) + "\n")
