@@ -156,7 +156,7 @@ def test_budget_table_stamps_a_run_with_its_config_hash_and_refuses_another_conf
                                                                                   tmp_path):
     import sys
 
-    from traindyn.doc_stamps import config_hash
+    from traindyn.compare import config_hash
 
     script = str(ROOT / "workflow/scripts/budget_table.py")
     proc = subprocess.run([sys.executable, script, "--run", str(tiny_run), "--config",

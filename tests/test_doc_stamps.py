@@ -9,7 +9,7 @@ import re
 import pytest
 
 from conftest import ROOT
-from traindyn.doc_stamps import config_hash, contains
+from traindyn.compare import config_hash, file_mismatch
 
 STAMP = re.compile(r"config\.yaml sha256 ([0-9a-f]{12})")
 
@@ -33,6 +33,6 @@ def test_the_config_hash_and_the_run_check(tmp_path):
     assert config_hash(a) == config_hash(b)  # values, not layout
     b.write_text("x: 1\ny: {z: [1, 3], w: 0.5}\n")
     assert config_hash(a) != config_hash(b)
-    assert contains({"x": 1, "y": {"z": [1, 2], "w": 0.5, "default": 3}}, a) == ""
-    assert "y.z" in contains({"x": 1, "y": {"z": [1, 3], "w": 0.5}}, a)
-    assert "x is not in" in contains({"y": {"z": [1, 2], "w": 0.5}}, a)
+    assert file_mismatch({"x": 1, "y": {"z": [1, 2], "w": 0.5, "default": 3}}, a) == ""
+    assert "y.z" in file_mismatch({"x": 1, "y": {"z": [1, 3], "w": 0.5}}, a)
+    assert "x is not in" in file_mismatch({"y": {"z": [1, 2], "w": 0.5}}, a)

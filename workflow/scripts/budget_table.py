@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "workflow"))  # this checkout's library
 
-from traindyn.doc_stamps import config_hash, contains  # noqa: E402
+from traindyn.compare import config_hash, file_mismatch  # noqa: E402
 from traindyn.run_record import benchmark_rows, replace_marked, stamp  # noqa: E402
 
 LOG_TIME = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
@@ -88,7 +88,7 @@ def main() -> int:
               file=sys.stderr)
         return 1
     recorded = json.loads((run / "figures" / "run_config.json").read_text())
-    mismatch = contains(recorded, args.config)
+    mismatch = file_mismatch(recorded, args.config)
     if mismatch:
         print(f"{run} was not run with {args.config}: {mismatch}", file=sys.stderr)
         return 1

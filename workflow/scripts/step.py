@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(sm.scriptdir).parent))
 threads = dict(sm.params.items()).get("threads", sm.threads)
 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ[var] = str(threads)
-# Idle OpenMP threads sleep instead of spinning (unless the user chose otherwise): measured on the
-# 2-core machine (workflow/benchmarks/job_threads.py, docs/benchmarks.md), spinning threads take
-# the cores from the job's own other threads (SI Table 1's side-by-side copies: 1.7x slower idle;
-# LE-SDE validation 1.5x) and from any other work on the machine.
+# Idle OpenMP threads sleep at once instead of spinning a while (unless the user chose
+# otherwise): spinning threads take the cores from the job's own other threads and from other
+# work on the machine (workflow/benchmarks/job_threads.py, docs/benchmarks.md: SI Table 1 8-10%
+# faster idle and loaded, a study's 2-thread trials 39% faster loaded, LE-SDE unchanged).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 # PDF files carry their creation time; a fixed one makes a figure's bytes a function of its data.
 os.environ.setdefault("SOURCE_DATE_EPOCH", "0")

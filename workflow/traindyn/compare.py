@@ -5,15 +5,22 @@ Each run directory holds ``figures/claims.json`` (the claims rule: a list of cla
 ``id``) and ``figures/run_config.json`` (the ``run_config`` rule: the run's merged, validated,
 canonical config). Records are compared by ``id`` on ``verdict`` and ``measured`` only, so fields
 added to the records later neither break nor clutter the comparison.
+
+Also which config a documented run belongs to (:func:`config_hash`, :func:`file_mismatch`): the
+hash README.md and docs/targets.md quote with the quick run's numbers
+(``workflow/scripts/budget_table.py``), so a test can tell when they are older than the config.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from .atomic import write_json
 
@@ -89,6 +96,32 @@ def config_changes(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[tuple[str
     """(key path, value in A, value in B) of every key that differs; a missing key is None."""
     fa, fb = flatten(a), flatten(b)
     return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)]
+
+
+def _canonical(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def config_hash(path: str | os.PathLike) -> str:
+    """The first 12 hex digits of the SHA-256 of the config file's values (key order, comments
+    and layout do not count)."""
+    with open(path) as f:
+        values = _canonical(yaml.safe_load(f))
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def file_mismatch(recorded: Mapping[str, Any], path: str | os.PathLike) -> str:
+    """'' when every value the config file sets is the run's recorded one (the run's config is
+    the file plus defaults), else the first key that differs."""
+    with open(path) as f:
+        given = flatten(_canonical(yaml.safe_load(f)))
+    run = flatten(_canonical(recorded))
+    for key, value in given.items():
+        if key not in run:
+            return f"{key} is not in the run's config"
+        if run[key] != value:
+            return f"{key}: {value!r} in the file, {run[key]!r} in the run"
+    return ""
 
 
 def claim_changes(a: list[dict], b: list[dict]) -> list[tuple[str, dict | None, dict | None]]:
